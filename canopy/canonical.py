@@ -1,0 +1,94 @@
+"""Canonical JSON: RFC 8785 (JSON Canonicalization Scheme, JCS).
+
+Every byte string that Canopy hashes or signs is produced here and only here.
+The common case (no floats, keys that sort the same in UTF-16 and in code
+points) goes through the C-accelerated ``json`` encoder, which emits exactly
+the JCS bytes for such values; anything else is handed to the ``rfc8785``
+reference implementation. ``tests/test_canonical.py`` cross-checks the two.
+
+Values are validated on the way in: NaN, infinities, integers outside the
+I-JSON safe range, non-string keys, lone surrogates and non-JSON types (bytes,
+sets, datetimes, Decimals, ...) raise ``CanonicalEncodingError`` naming the
+path of the offending value, instead of being coerced silently.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import rfc8785
+
+from canopy.errors import CanonicalEncodingError
+
+__all__ = ["MAX_SAFE_INTEGER", "canonical_bytes", "canonical_text"]
+
+#: I-JSON (RFC 7493) safe integer range, which JCS inherits.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+_ENCODE = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+).encode
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 encoding of ``value``."""
+    needs_reference = _check(value, "$")
+    if needs_reference:
+        try:
+            return rfc8785.dumps(value)
+        except Exception as e:  # pragma: no cover - _check rejects these first
+            raise CanonicalEncodingError(f"cannot canonicalize value: {e}") from e
+    try:
+        return _ENCODE(value).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise CanonicalEncodingError(f"string is not valid Unicode (lone surrogate): {e}") from e
+
+
+def canonical_text(value: Any) -> str:
+    """The canonical encoding as ``str`` (for storage in TEXT columns)."""
+    return canonical_bytes(value).decode("utf-8")
+
+
+def _check(value: Any, path: str) -> bool:
+    """Validate ``value``; return True if the reference encoder must be used.
+
+    The fast encoder differs from JCS only for floats (number formatting) and
+    for object keys outside the Basic Multilingual Plane (JCS sorts by UTF-16
+    code units, Python by code points).
+    """
+    if value is None or value is True or value is False:
+        return False
+    if isinstance(value, str):
+        return False
+    if isinstance(value, int):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return False
+        raise CanonicalEncodingError(
+            f"{path}: integer {value} is outside the I-JSON safe range (+/-2^53-1); "
+            "encode it as a string"
+        )
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return True
+        raise CanonicalEncodingError(f"{path}: {value!r} is not a JSON number")
+    if isinstance(value, dict):
+        slow = False
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalEncodingError(
+                    f"{path}: object key {key!r} is a {type(key).__name__}, not a string"
+                )
+            if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
+                slow = True
+            if _check(item, f"{path}.{key}"):
+                slow = True
+        return slow
+    if isinstance(value, list | tuple):
+        slow = False
+        for index, item in enumerate(value):
+            if _check(item, f"{path}[{index}]"):
+                slow = True
+        return slow
+    raise CanonicalEncodingError(f"{path}: {type(value).__name__} is not a JSON type")

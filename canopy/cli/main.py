@@ -1,0 +1,31 @@
+"""The ``canopy`` command and the seed's hyphenated executables."""
+
+from __future__ import annotations
+
+import click
+
+from canopy import __version__
+from canopy.cli.ledger_cmds import (
+    checkpoint_cmd,
+    keys_cmd,
+    proof_group,
+    rotate_key_cmd,
+    verify_cmd,
+)
+from canopy.cli.quickstart import quickstart_cmd
+
+
+@click.group()
+@click.version_option(__version__, prog_name="canopy")
+def cli() -> None:
+    """Canopy: governance runtime and signed evidence ledger for AI agents."""
+
+
+for command in (verify_cmd, checkpoint_cmd, keys_cmd, rotate_key_cmd, proof_group, quickstart_cmd):
+    cli.add_command(command)
+
+# The seed package's executables run the same commands.
+verify_entry = verify_cmd
+checkpoint_entry = checkpoint_cmd
+keys_entry = keys_cmd
+quickstart_entry = quickstart_cmd

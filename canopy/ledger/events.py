@@ -1,0 +1,265 @@
+"""The event encoding: what a ledger leaf commits to, field by field.
+
+An event is ``(seq, ts, kind, fields)``. Its canonical leaf bytes are the
+RFC 8785 JSON object::
+
+    {"canopy": "event/v1", "seq": 42, "ts": "2026-11-21T06:28:00.123456Z",
+     "kind": "authorization", "fields": {"avid": "<b64 digest>", ...}}
+
+where each field is replaced by a salted commitment::
+
+    digest = SHA-256("canopy/field/v1" 0x00 || field_salt || name || 0x00 || JCS(value))
+
+The 16-byte field salts are cut from SHAKE-256 of a per-event secret salt, in
+sorted field-name order, so one stored secret yields one salt per field and
+disclosing one field's salt reveals nothing about the others. A proof can
+therefore disclose exactly the fields a predicate needs (value + field salt)
+and leave every other field as an opaque, un-guessable digest; redacting a
+field later means withholding its value, not rewriting the leaf.
+
+Everything here is pure; storage lives in ``canopy.ledger.store``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from canopy.canonical import canonical_bytes
+from canopy.errors import CanonicalEncodingError, MalformedInputError
+from canopy.ledger.merkle import leaf_hash
+
+__all__ = [
+    "INDEXED_FIELDS",
+    "SALT_SIZE",
+    "DisclosedEvent",
+    "Event",
+    "EventKind",
+    "check_fields",
+    "check_kind",
+    "event_signature_message",
+    "field_digest",
+    "field_salts",
+    "now_timestamp",
+]
+
+ENCODING_TAG = "event/v1"
+SALT_SIZE = 16
+_FIELD_DOMAIN = b"canopy/field/v1\x00"
+_SALT_DOMAIN = b"canopy/field-salts/v1\x00"
+_SIGNATURE_DOMAIN = b"canopy/event-signature/v1\n"
+
+_NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}")
+_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
+class EventKind(StrEnum):
+    """Kinds Canopy itself writes. The store accepts any well-formed kind."""
+
+    AUTHORIZATION = "authorization"
+    EXECUTION = "execution"
+    TOOL_RESULT = "tool_result"
+    APPROVAL = "approval"
+    INCIDENT = "incident"
+    POLICY_ACTIVATED = "policy_activated"
+    KILL_SWITCH = "kill_switch"
+    KEY_ROTATION = "key_rotation"
+
+
+#: Fields copied into indexed columns. When present their values are strings.
+INDEXED_FIELDS: tuple[str, ...] = (
+    "trace_id",
+    "avid",
+    "authorization_id",
+    "action_type",
+    "decision",
+)
+
+
+def now_timestamp() -> str:
+    """UTC now, RFC 3339 with microseconds: the only timestamp form in leaves."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or not _NAME.fullmatch(kind):
+        raise MalformedInputError(
+            f"event kind {kind!r} must match [a-z_][a-z0-9_]* (at most 64 characters)"
+        )
+
+
+def check_fields(fields: Mapping[str, Any]) -> None:
+    """Reject field names and indexed values the encoding cannot carry."""
+    if not isinstance(fields, Mapping):
+        raise MalformedInputError(f"event fields must be a mapping, not {type(fields).__name__}")
+    for name in fields:
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise MalformedInputError(
+                f"field name {name!r} must match [a-z_][a-z0-9_]* (at most 64 characters)"
+            )
+    for name in INDEXED_FIELDS:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            raise MalformedInputError(
+                f"indexed field {name!r} must be a string, not {type(value).__name__}"
+            )
+        if name in fields and value is None:
+            raise MalformedInputError(f"indexed field {name!r} is None; omit it instead")
+
+
+def field_salts(salt: bytes, names: Iterable[str]) -> dict[str, bytes]:
+    """One 16-byte salt per field, derived from the event's secret salt."""
+    ordered = sorted(names)
+    stream = hashlib.shake_256(_SALT_DOMAIN + salt).digest(SALT_SIZE * len(ordered) or 1)
+    return {name: stream[i * SALT_SIZE : (i + 1) * SALT_SIZE] for i, name in enumerate(ordered)}
+
+
+def field_digest(name: str, value: Any, field_salt: bytes) -> bytes:
+    """The salted commitment to one field value."""
+    return hashlib.sha256(
+        _FIELD_DOMAIN + field_salt + name.encode("ascii") + b"\x00" + canonical_bytes(value)
+    ).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _leaf_bytes(seq: int, ts: str, kind: str, digests: Mapping[str, bytes]) -> bytes:
+    return canonical_bytes(
+        {
+            "canopy": ENCODING_TAG,
+            "seq": seq,
+            "ts": ts,
+            "kind": kind,
+            "fields": {name: _b64(d) for name, d in digests.items()},
+        }
+    )
+
+
+def event_signature_message(origin: str, seq: int, leaf: bytes) -> bytes:
+    """What an event's witness signature covers: ledger, position and leaf hash."""
+    return _SIGNATURE_DOMAIN + origin.encode("utf-8") + b"\n" + seq.to_bytes(8, "big") + leaf
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One ledger event with every field value and its secret salt."""
+
+    seq: int
+    ts: str
+    kind: str
+    fields: Mapping[str, Any]
+    salt: bytes
+
+    def digests(self) -> dict[str, bytes]:
+        salts = field_salts(self.salt, self.fields)
+        return {name: field_digest(name, v, salts[name]) for name, v in self.fields.items()}
+
+    def leaf_bytes(self) -> bytes:
+        return _leaf_bytes(self.seq, self.ts, self.kind, self.digests())
+
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(self.leaf_bytes())
+
+    def disclose(self, names: Iterable[str] = ()) -> DisclosedEvent:
+        """A view that reveals only ``names``; every other field stays a digest."""
+        wanted = set(names)
+        unknown = wanted - set(self.fields)
+        if unknown:
+            raise ValueError(f"event {self.seq} has no field(s) {sorted(unknown)}")
+        salts = field_salts(self.salt, self.fields)
+        revealed = {n: (self.fields[n], salts[n]) for n in sorted(wanted)}
+        hidden = {
+            n: field_digest(n, v, salts[n]) for n, v in self.fields.items() if n not in wanted
+        }
+        return DisclosedEvent(self.seq, self.ts, self.kind, revealed, hidden)
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosedEvent:
+    """An event as a proof carries it: some fields revealed, the rest committed."""
+
+    seq: int
+    ts: str
+    kind: str
+    revealed: Mapping[str, tuple[Any, bytes]]
+    hidden: Mapping[str, bytes]
+
+    def leaf_bytes(self) -> bytes:
+        digests = dict(self.hidden)
+        for name, (value, salt) in self.revealed.items():
+            if name in digests:
+                raise MalformedInputError(f"field {name!r} is both revealed and hidden")
+            digests[name] = field_digest(name, value, salt)
+        return _leaf_bytes(self.seq, self.ts, self.kind, digests)
+
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(self.leaf_bytes())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "kind": self.kind,
+            "revealed": {n: {"value": v, "salt": _b64(s)} for n, (v, s) in self.revealed.items()},
+            "hidden": {n: _b64(d) for n, d in self.hidden.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DisclosedEvent:
+        from canopy.ledger.note import strict_b64decode
+
+        try:
+            seq, ts, kind = data["seq"], data["ts"], data["kind"]
+            revealed_raw, hidden_raw = data["revealed"], data["hidden"]
+        except (KeyError, TypeError) as e:
+            raise MalformedInputError(f"disclosed event is missing {e}") from e
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise MalformedInputError("disclosed event seq must be a non-negative integer")
+        if not isinstance(ts, str) or not _TS.fullmatch(ts):
+            raise MalformedInputError("disclosed event ts is not a canonical timestamp")
+        check_kind(kind)
+        if not isinstance(revealed_raw, dict) or not isinstance(hidden_raw, dict):
+            raise MalformedInputError("disclosed event revealed/hidden must be objects")
+        check_fields({name: "" for name in (*revealed_raw, *hidden_raw)})
+        revealed: dict[str, tuple[Any, bytes]] = {}
+        for name, item in revealed_raw.items():
+            if not isinstance(item, dict) or set(item) != {"value", "salt"}:
+                raise MalformedInputError(f"revealed field {name!r} needs value and salt")
+            salt = strict_b64decode(item["salt"], f"salt of {name}")
+            if len(salt) != SALT_SIZE:
+                raise MalformedInputError(f"salt of {name!r} is not {SALT_SIZE} bytes")
+            if name in INDEXED_FIELDS and not isinstance(item["value"], str):
+                raise MalformedInputError(f"indexed field {name!r} must be a string")
+            revealed[name] = (item["value"], salt)
+        hidden: dict[str, bytes] = {}
+        for name, b64 in hidden_raw.items():
+            if not isinstance(b64, str):
+                raise MalformedInputError(f"digest of {name!r} must be a base64 string")
+            digest = strict_b64decode(b64, f"digest of {name}")
+            if len(digest) != 32:
+                raise MalformedInputError(f"digest of {name!r} is not 32 bytes")
+            hidden[name] = digest
+        return cls(seq, ts, kind, revealed, hidden)
+
+
+def fields_from_storage(columns: Mapping[str, str | None], body: str) -> dict[str, Any]:
+    """Rebuild an event's fields from its indexed columns and JSON body."""
+    try:
+        fields = json.loads(body)
+    except ValueError as e:
+        raise CanonicalEncodingError(f"stored event body is not JSON: {e}") from e
+    if not isinstance(fields, dict):
+        raise CanonicalEncodingError("stored event body is not a JSON object")
+    for name, value in columns.items():
+        if value is not None:
+            fields[name] = value
+    return fields

@@ -1,0 +1,81 @@
+"""Signing key files: created on first use, mode 0600, never world-readable.
+
+A key file holds one line, the signer in Go ``sumdb/note`` form
+(``PRIVATE+KEY+name+hash+base64``). By default it lives beside the ledger
+(``<ledger>.key``); ``CANOPY_SIGNING_KEY`` names another path. A key file
+that group or others can read is refused, like ssh refuses such keys.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from canopy.errors import KeyFileError, MalformedInputError
+from canopy.ledger.note import Signer, generate_signer
+
+__all__ = ["SIGNING_KEY_ENV", "create_signer", "default_key_path", "load_signer", "write_signer"]
+
+SIGNING_KEY_ENV = "CANOPY_SIGNING_KEY"
+
+
+def default_key_path(ledger_path: str | os.PathLike[str]) -> Path:
+    """``CANOPY_SIGNING_KEY`` if set, else ``<ledger>.key`` beside the ledger."""
+    configured = os.environ.get(SIGNING_KEY_ENV)
+    if configured:
+        return Path(configured)
+    return Path(f"{os.fspath(ledger_path)}.key")
+
+
+def load_signer(path: Path) -> Signer:
+    try:
+        info = path.stat()
+    except FileNotFoundError as e:
+        raise KeyFileError(f"signing key {path} does not exist") from e
+    except OSError as e:
+        raise KeyFileError(f"cannot read signing key {path}: {e}") from e
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"signing key {path} is accessible by group or others "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}"
+        )
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as e:
+        raise KeyFileError(f"cannot read signing key {path}: {e}") from e
+    try:
+        return Signer.from_skey(text)
+    except MalformedInputError as e:
+        raise KeyFileError(f"signing key {path} is malformed: {e}") from e
+
+
+def write_signer(path: Path, signer: Signer, *, replace: bool = False) -> None:
+    """Write a key file with mode 0600, durably; never over an existing one unless asked."""
+    data = (signer.skey + "\n").encode("ascii")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp") if replace else path
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except FileExistsError as e:
+        raise KeyFileError(f"signing key {path} already exists") from e
+    except OSError as e:
+        raise KeyFileError(f"cannot create signing key {path}: {e}") from e
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if replace:
+        os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def create_signer(path: Path, name: str) -> Signer:
+    signer = generate_signer(name)
+    write_signer(path, signer)
+    return signer

@@ -1,0 +1,664 @@
+"""The append-only SQLite ledger: events, tree nodes, checkpoints, keys.
+
+Writes take SQLite's write lock first (``BEGIN IMMEDIATE``), read the current
+size inside that transaction, and commit the events, the tree nodes they
+complete and any checkpoint they seal together, with ``synchronous=FULL``.
+So threads and processes (through any path or symlink to the same file)
+append with no gap, duplicate or fork, and an acknowledged append survives a
+crash. Anything that stops an event from being durably written raises
+``LedgerWriteError``; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from canopy.canonical import canonical_text
+from canopy.errors import (
+    KeyFileError,
+    LedgerError,
+    LedgerWriteError,
+    MalformedInputError,
+    NotALedgerError,
+)
+from canopy.ledger import keys
+from canopy.ledger.checkpoint import Checkpoint, SignedCheckpoint
+from canopy.ledger.events import (
+    INDEXED_FIELDS,
+    SALT_SIZE,
+    Event,
+    EventKind,
+    _leaf_bytes,
+    check_fields,
+    check_kind,
+    event_signature_message,
+    field_digest,
+    field_salts,
+    fields_from_storage,
+    now_timestamp,
+)
+from canopy.ledger.merkle import CompactRange, NodeId, leaf_hash, subtree_nodes, tree_root
+from canopy.ledger.note import Signer, Verifier
+
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "AppendReceipt", "Ledger", "StoredEvent"]
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x434E5059  # 'CNPY'
+DEFAULT_CHECKPOINT_INTERVAL = 1000
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_LEVEL_SHIFT = 48
+_BUSY_TIMEOUT_MS = 60_000
+
+_EVENT_COLUMNS = (
+    "seq, ts, kind, " + ", ".join(INDEXED_FIELDS) + ", body, salt, leaf_hash, signature"
+)
+_INSERT_EVENT = (
+    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * (7 + len(INDEXED_FIELDS)))})"
+)
+
+
+def node_key(node: NodeId) -> int:
+    """Storage key of a tree node above the leaves."""
+    level, index = node
+    return level << _LEVEL_SHIFT | index
+
+
+@dataclass(frozen=True, slots=True)
+class AppendReceipt:
+    """What an append returns once the event is durably committed."""
+
+    seq: int
+    ts: str
+    leaf_hash: bytes
+    signature: bytes
+    key_id: str
+    checkpoint: SignedCheckpoint | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored, with its leaf hash and witness signature."""
+
+    event: Event
+    leaf_hash: bytes
+    signature: bytes
+
+    @property
+    def seq(self) -> int:
+        return self.event.seq
+
+    @property
+    def kind(self) -> str:
+        return self.event.kind
+
+    @property
+    def ts(self) -> str:
+        return self.event.ts
+
+    @property
+    def fields(self) -> Mapping[str, Any]:
+        return self.event.fields
+
+
+def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
+    seq, ts, kind = row[0], row[1], row[2]
+    n = len(INDEXED_FIELDS)
+    columns = dict(zip(INDEXED_FIELDS, row[3 : 3 + n], strict=True))
+    body, salt, leaf, signature = row[3 + n : 7 + n]
+    fields = fields_from_storage(columns, body)
+    return StoredEvent(Event(seq, ts, kind, fields, bytes(salt)), bytes(leaf), bytes(signature))
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """An event's seq-independent work, done before taking the write lock."""
+
+    kind: str
+    columns: tuple[str | None, ...]
+    body: str
+    salt: bytes
+    digests: dict[str, bytes]
+
+
+def _prepare(kind: str, fields: Mapping[str, Any]) -> _Prepared:
+    check_kind(kind)
+    check_fields(fields)
+    rest = {k: v for k, v in fields.items() if k not in INDEXED_FIELDS}
+    body = canonical_text(rest)  # validates every value is canonical JSON
+    salt = secrets.token_bytes(SALT_SIZE)
+    salts = field_salts(salt, fields)
+    digests = {name: field_digest(name, value, salts[name]) for name, value in fields.items()}
+    columns = tuple(fields.get(name) for name in INDEXED_FIELDS)
+    return _Prepared(kind, columns, body, salt, digests)
+
+
+def _schema_statements() -> list[str]:
+    sql = resources.files("canopy._schema").joinpath("ledger.sql").read_text(encoding="utf-8")
+    statements, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements
+
+
+def _check_is_ledger_file(path: Path) -> None:
+    try:
+        info = path.stat()
+        with path.open("rb") as f:
+            header = f.read(len(_SQLITE_HEADER))
+    except OSError as e:
+        raise NotALedgerError(f"cannot read {path}: {e}") from e
+    if info.st_size == 0:
+        raise NotALedgerError(
+            f"{path} is empty: not a Canopy ledger (an emptied ledger must be investigated, "
+            "not silently re-created; move it aside to start a new one)"
+        )
+    if header != _SQLITE_HEADER:
+        hint = ""
+        if header[:1] in (b"{", b"["):
+            hint = " (it looks like a canopy-runtime 0.x JSONL audit log)"
+        raise NotALedgerError(f"{path} is not a Canopy ledger{hint}")
+
+
+def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    if read_only:
+        uri = f"file:{path.as_posix()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise NotALedgerError(f"{path} is not a readable SQLite database: {e}") from e
+    if app_id != APPLICATION_ID:
+        raise NotALedgerError(f"{path} is a SQLite database but not a Canopy ledger")
+    if version != SCHEMA_VERSION:
+        raise NotALedgerError(
+            f"{path} has ledger schema version {version}; this Canopy reads version "
+            f"{SCHEMA_VERSION}"
+        )
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM ledger_meta").fetchall())
+    except sqlite3.DatabaseError as e:
+        raise NotALedgerError(f"{path}: ledger metadata unreadable: {e}") from e
+    for required in ("origin", "genesis_vkey", "created_at"):
+        if required not in meta:
+            raise NotALedgerError(f"{path}: ledger metadata lacks {required!r}")
+    return meta
+
+
+def _create_ledger_file(path: Path, signer: Signer, origin: str) -> None:
+    """Build a complete ledger beside ``path`` and link it into place atomically.
+
+    Nobody ever sees a half-initialised ledger: the path either does not exist
+    or holds the schema and metadata. If another process won the race, its
+    ledger stands and ours is discarded.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.creating")
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN")
+        for statement in _schema_statements():
+            conn.execute(statement)
+        meta = {
+            "format": "canopy-ledger",
+            "schema_version": str(SCHEMA_VERSION),
+            "origin": origin,
+            "genesis_vkey": signer.verifier.vkey,
+            "created_at": now_timestamp(),
+        }
+        conn.executemany("INSERT INTO ledger_meta (key, value) VALUES (?, ?)", meta.items())
+        conn.execute(
+            "INSERT INTO signing_keys (from_seq, vkey) VALUES (0, ?)", (signer.verifier.vkey,)
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def new_origin() -> str:
+    """A unique, C2SP-style origin line for a new ledger."""
+    return f"canopy.ledger/{secrets.token_hex(8)}"
+
+
+class Ledger:
+    """An open Canopy ledger.
+
+    ``Ledger(path)`` opens (or, with ``create=True``, creates) the ledger at
+    ``path``; a signing key is created on first use beside it (or read from
+    ``CANOPY_SIGNING_KEY``). ``read_only=True`` needs no key and never writes.
+    One object may be shared by threads; separate objects and processes
+    coordinate through SQLite's locks.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        key_path: str | os.PathLike[str] | None = None,
+        checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
+    ) -> None:
+        if checkpoint_interval < 1:
+            raise ValueError(f"checkpoint interval must be positive, got {checkpoint_interval}")
+        self.path = Path(os.path.realpath(os.fspath(path)))
+        self.read_only = read_only
+        self.checkpoint_interval = checkpoint_interval
+        self._key_path = Path(key_path) if key_path else keys.default_key_path(path)
+        self._lock = threading.RLock()
+        self._signer: Signer | None = None
+        self._signer_from_seq = -1
+        self._tree = CompactRange()
+        if not self.path.exists():
+            if read_only or not create:
+                raise NotALedgerError(f"{self.path} does not exist")
+            self._create()
+        self._refuse_hard_links()
+        _check_is_ledger_file(self.path)
+        self._conn = _connect(self.path, read_only=read_only)
+        try:
+            if not read_only:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = FULL")
+            self.meta = _check_schema(self._conn, self.path)
+            self.origin = self.meta["origin"]
+            if not read_only:
+                self._load_signer()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # --- opening ----------------------------------------------------------
+
+    def _create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        origin = new_origin()
+        signer = self._signer_for_new_ledger(origin)
+        _create_ledger_file(self.path, signer, origin)
+
+    def _signer_for_new_ledger(self, origin: str) -> Signer:
+        if self._key_path.exists():
+            return keys.load_signer(self._key_path)
+        try:
+            return keys.create_signer(self._key_path, origin)
+        except KeyFileError:
+            # Another process created it a moment ago: use theirs.
+            for _ in range(50):
+                try:
+                    return keys.load_signer(self._key_path)
+                except KeyFileError:
+                    time.sleep(0.01)
+            raise
+
+    def _refuse_hard_links(self) -> None:
+        # SQLite names the WAL after the path: two hard links to one file would
+        # get two WALs and corrupt it. (A link exists briefly while creating.)
+        for _ in range(50):
+            try:
+                if self.path.stat().st_nlink == 1:
+                    return
+            except FileNotFoundError:
+                return
+            time.sleep(0.01)
+        raise LedgerError(
+            f"{self.path} has several hard links; open the ledger through one path only"
+        )
+
+    def _load_signer(self) -> None:
+        from_seq, vkey = self._conn.execute(
+            "SELECT from_seq, vkey FROM signing_keys ORDER BY from_seq DESC LIMIT 1"
+        ).fetchone()
+        signer = keys.load_signer(self._key_path)
+        if signer.verifier.vkey != vkey:
+            pending = self._pending_key_path()
+            if pending.exists() and keys.load_signer(pending).verifier.vkey == vkey:
+                os.replace(pending, self._key_path)  # finish an interrupted rotation
+                signer = keys.load_signer(self._key_path)
+            else:
+                raise KeyFileError(
+                    f"signing key {self._key_path} ({signer.verifier.key_id}) is not the key "
+                    f"of ledger {self.path} ({Verifier.from_vkey(vkey).key_id})"
+                )
+        self._signer, self._signer_from_seq = signer, from_seq
+
+    def _pending_key_path(self) -> Path:
+        return self._key_path.with_name(self._key_path.name + ".next")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- keys -------------------------------------------------------------
+
+    @property
+    def verifier(self) -> Verifier:
+        """The key that signs new events and checkpoints now."""
+        vkey = self._conn.execute(
+            "SELECT vkey FROM signing_keys ORDER BY from_seq DESC LIMIT 1"
+        ).fetchone()[0]
+        return Verifier.from_vkey(vkey)
+
+    @property
+    def genesis_verifier(self) -> Verifier:
+        return Verifier.from_vkey(self.meta["genesis_vkey"])
+
+    def key_schedule(self) -> list[tuple[int, Verifier]]:
+        """(first seq signed, key) for every key this ledger has used."""
+        rows = self._conn.execute("SELECT from_seq, vkey FROM signing_keys ORDER BY from_seq")
+        return [(seq, Verifier.from_vkey(vkey)) for seq, vkey in rows]
+
+    # --- appending --------------------------------------------------------
+
+    def append(self, kind: str, fields: Mapping[str, Any]) -> AppendReceipt:
+        """Durably append one event and return its receipt."""
+        return self._append([_prepare(kind, fields)])[0]
+
+    def append_batch(self, events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[AppendReceipt]:
+        """Append many events in one transaction: all of them or none."""
+        prepared = [_prepare(kind, fields) for kind, fields in events]
+        return self._append(prepared) if prepared else []
+
+    def _writable(self) -> Signer:
+        if self.read_only or self._signer is None:
+            raise LedgerWriteError(f"ledger {self.path} is open read-only")
+        return self._signer
+
+    def _begin_write(self) -> tuple[int, Signer]:
+        """Take the write lock; return the committed size and the current signer."""
+        self._writable()
+        self._conn.execute("BEGIN IMMEDIATE")
+        size, key_from = self._conn.execute(
+            "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM events), "
+            "(SELECT max(from_seq) FROM signing_keys)"
+        ).fetchone()
+        if key_from != self._signer_from_seq:
+            self._load_signer()  # another process rotated the key
+        if self._tree.size != size:
+            self._tree = self._load_frontier(size)
+        assert self._signer is not None
+        return size, self._signer
+
+    def _append(
+        self,
+        prepared: list[_Prepared],
+        extra: Callable[[int], None] | None = None,
+        *,
+        seal: bool = True,
+    ) -> list[AppendReceipt]:
+        """Write prepared events in one transaction; ``extra(size)`` joins it."""
+        with self._lock:
+            try:
+                size, signer = self._begin_write()
+                tree = self._tree.copy()
+                receipts, event_rows, node_rows = [], [], []
+                for offset, item in enumerate(prepared):
+                    seq = size + offset
+                    ts = now_timestamp()
+                    leaf = leaf_hash(_leaf_bytes(seq, ts, item.kind, item.digests))
+                    signature = signer.sign(event_signature_message(self.origin, seq, leaf))
+                    event_rows.append(
+                        (seq, ts, item.kind, *item.columns, item.body, item.salt, leaf, signature)
+                    )
+                    for node, h in tree.append(leaf):
+                        node_rows.append((node_key(node), h))
+                    receipts.append(AppendReceipt(seq, ts, leaf, signature, signer.verifier.key_id))
+                self._conn.executemany(_INSERT_EVENT, event_rows)
+                self._conn.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", node_rows)
+                if extra is not None:
+                    extra(size)
+                sealed = None
+                if seal and self._crosses_interval(size, tree.size):
+                    sealed = self._insert_checkpoint(tree, signer)
+                self._conn.execute("COMMIT")
+            except BaseException as e:
+                self._rollback()
+                if isinstance(e, sqlite3.Error | OSError):
+                    raise LedgerWriteError(f"event not written to {self.path}: {e}") from e
+                raise
+            self._tree = tree
+        if sealed is not None:
+            receipts[-1] = dataclasses.replace(receipts[-1], checkpoint=sealed)
+        return receipts
+
+    def _crosses_interval(self, old_size: int, new_size: int) -> bool:
+        return new_size // self.checkpoint_interval > old_size // self.checkpoint_interval
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        self._tree = CompactRange()  # reload from storage on the next write
+
+    def _load_frontier(self, size: int) -> CompactRange:
+        nodes = subtree_nodes(0, size)
+        return CompactRange(size, list(self.read_hashes(nodes)))
+
+    # --- checkpoints ------------------------------------------------------
+
+    def _insert_checkpoint(self, tree: CompactRange, signer: Signer) -> SignedCheckpoint:
+        signed = SignedCheckpoint.sign(Checkpoint(self.origin, tree.size, tree.root()), signer)
+        self._conn.execute(
+            "INSERT INTO checkpoints (size, root, note, sealed_at) VALUES (?, ?, ?, ?)",
+            (tree.size, signed.root, signed.note, now_timestamp()),
+        )
+        return signed
+
+    def checkpoint(self) -> SignedCheckpoint:
+        """Seal a checkpoint over every committed event now (idempotent)."""
+        with self._lock:
+            try:
+                size, signer = self._begin_write()
+                existing = self._conn.execute(
+                    "SELECT note FROM checkpoints WHERE size = ?", (size,)
+                ).fetchone()
+                if existing:
+                    self._conn.execute("COMMIT")
+                    return self._parse_stored_checkpoint(existing[0])
+                signed = self._insert_checkpoint(self._tree, signer)
+                self._conn.execute("COMMIT")
+                return signed
+            except BaseException as e:
+                self._rollback()
+                if isinstance(e, sqlite3.Error | OSError):
+                    raise LedgerWriteError(f"checkpoint not written to {self.path}: {e}") from e
+                raise
+
+    def _parse_stored_checkpoint(self, note: str) -> SignedCheckpoint:
+        body = note[: note.rfind("\n\n") + 1]
+        return SignedCheckpoint(Checkpoint.parse(body), note)
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        row = self._conn.execute(
+            "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1"
+        ).fetchone()
+        return self._parse_stored_checkpoint(row[0]) if row else None
+
+    def checkpoint_at(self, size: int) -> SignedCheckpoint | None:
+        row = self._conn.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
+        return self._parse_stored_checkpoint(row[0]) if row else None
+
+    def checkpoints(self) -> list[SignedCheckpoint]:
+        rows = self._conn.execute("SELECT note FROM checkpoints ORDER BY size")
+        return [self._parse_stored_checkpoint(note) for (note,) in rows]
+
+    # --- key rotation -----------------------------------------------------
+
+    def rotate_key(self, new_signer: Signer | None = None) -> AppendReceipt:
+        """Switch to a new signing key with a ``key_rotation`` event signed by the old one.
+
+        The new key is written to ``<key>.next`` first and moved over the key
+        file only after the event commits, so a crash leaves a state that the
+        next open completes.
+        """
+        from canopy.ledger.note import generate_signer
+
+        with self._lock:
+            old = self._writable()
+            new = new_signer or generate_signer(old.name)
+            pending = self._pending_key_path()
+            pending.unlink(missing_ok=True)
+            keys.write_signer(pending, new)
+            statement = rotation_statement(self.origin, old.verifier.vkey, new.verifier.vkey)
+            fields = {
+                "old_vkey": old.verifier.vkey,
+                "new_vkey": new.verifier.vkey,
+                "new_key_signature": new.sign(statement).hex(),
+            }
+
+            def register(size: int) -> None:
+                self._conn.execute(
+                    "INSERT INTO signing_keys (from_seq, vkey) VALUES (?, ?)",
+                    (size + 1, new.verifier.vkey),
+                )
+
+            # The rotation's own checkpoint must be signed by the new key (a
+            # checkpoint of size s is signed by the newest key starting <= s).
+            receipt = self._append(
+                [_prepare(EventKind.KEY_ROTATION, fields)], extra=register, seal=False
+            )[0]
+            os.replace(pending, self._key_path)
+            self._signer, self._signer_from_seq = new, receipt.seq + 1
+            if self._crosses_interval(receipt.seq, receipt.seq + 1):
+                receipt = dataclasses.replace(receipt, checkpoint=self.checkpoint())
+            return receipt
+
+    # --- reading ----------------------------------------------------------
+
+    def size(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()[0]
+
+    def __len__(self) -> int:
+        return self.size()
+
+    def get(self, seq: int) -> StoredEvent:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?", (seq,)
+            ).fetchone()
+        if row is None:
+            raise IndexError(f"no event {seq} in ledger of size {self.size()}")
+        return _row_to_stored(row)
+
+    def iter_events(
+        self, start: int = 0, end: int | None = None, *, batch: int = 4096
+    ) -> Iterator[StoredEvent]:
+        """Events with ``start <= seq < end`` in ledger order."""
+        stop = self.size() if end is None else end
+        position = start
+        while position < stop:
+            upper = min(position + batch, stop)
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq >= ? AND seq < ? ORDER BY seq",
+                    (position, upper),
+                ).fetchall()
+            for row in rows:
+                yield _row_to_stored(row)
+            position = upper
+
+    def find(self, **criteria: str) -> list[StoredEvent]:
+        """Events whose indexed fields equal the given values, in ledger order."""
+        unknown = set(criteria) - set(INDEXED_FIELDS) - {"kind"}
+        if unknown or not criteria:
+            raise MalformedInputError(
+                f"find() filters on {', '.join((*INDEXED_FIELDS, 'kind'))}; got {sorted(unknown)}"
+            )
+        where = " AND ".join(f"{name} = ?" for name in criteria)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY seq",
+                tuple(criteria.values()),
+            ).fetchall()
+        return [_row_to_stored(row) for row in rows]
+
+    def read_hashes(self, nodes: Sequence[NodeId]) -> list[bytes]:
+        """Stored hashes of the given complete subtrees (the prover's reader)."""
+        leaves = [index for level, index in nodes if level == 0]
+        inner = [node_key(node) for node in nodes if node[0] > 0]
+        found: dict[NodeId, bytes] = {}
+        with self._lock:
+            for chunk in _chunks(leaves, 500):
+                marks = ",".join("?" * len(chunk))
+                for seq, h in self._conn.execute(
+                    f"SELECT seq, leaf_hash FROM events WHERE seq IN ({marks})", chunk
+                ):
+                    found[(0, seq)] = bytes(h)
+            for chunk in _chunks(inner, 500):
+                marks = ",".join("?" * len(chunk))
+                for key, h in self._conn.execute(
+                    f"SELECT id, hash FROM tree_nodes WHERE id IN ({marks})", chunk
+                ):
+                    found[(key >> _LEVEL_SHIFT, key & ((1 << _LEVEL_SHIFT) - 1))] = bytes(h)
+        missing = [node for node in nodes if node not in found]
+        if missing:
+            raise LedgerError(f"ledger {self.path} lacks tree nodes {missing[:5]}")
+        return [found[node] for node in nodes]
+
+    def stored_node(self, node: NodeId) -> bytes | None:
+        """One stored node hash, or None (for verification, which must not raise)."""
+        level, index = node
+        with self._lock:
+            if level == 0:
+                row = self._conn.execute(
+                    "SELECT leaf_hash FROM events WHERE seq = ?", (index,)
+                ).fetchone()
+            else:
+                row = self._conn.execute(
+                    "SELECT hash FROM tree_nodes WHERE id = ?", (node_key(node),)
+                ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def root(self, size: int | None = None) -> bytes:
+        return tree_root(self.size() if size is None else size, self.read_hashes)
+
+
+def rotation_statement(origin: str, old_vkey: str, new_vkey: str) -> bytes:
+    """What the new key signs to prove the rotation was made by its holder."""
+    return f"canopy/key-rotation/v1\n{origin}\n{old_vkey}\n{new_vkey}\n".encode()
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

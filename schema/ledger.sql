@@ -1,0 +1,84 @@
+-- Canopy ledger, schema version 1.
+--
+-- One SQLite file (WAL) holds the whole ledger. PRAGMA application_id marks
+-- the file as a Canopy ledger ('CNPY'); PRAGMA user_version is the schema
+-- version. The integrity of the ledger rests on signatures and the Merkle
+-- tree, not on these triggers: they only stop accidental rewrites by code.
+
+PRAGMA application_id = 1129205849;
+PRAGMA user_version = 1;
+
+-- Immutable facts about this ledger: origin, genesis key, creation time.
+CREATE TABLE ledger_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- One row per event. seq is the leaf index, contiguous from 0. The indexed
+-- columns and the JSON body are the disclosed field values; the leaf bytes
+-- are recomputed from them with the per-event salt (canopy/ledger/events.py)
+-- and must hash to leaf_hash, which the signature covers.
+CREATE TABLE events (
+    seq              INTEGER PRIMARY KEY,
+    ts               TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    trace_id         TEXT,
+    avid             TEXT,
+    authorization_id TEXT,
+    action_type      TEXT,
+    decision         TEXT,
+    body             TEXT NOT NULL,
+    salt             BLOB NOT NULL,
+    leaf_hash        BLOB NOT NULL,
+    signature        BLOB NOT NULL
+);
+CREATE INDEX events_by_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX events_by_avid ON events (avid) WHERE avid IS NOT NULL;
+CREATE INDEX events_by_authorization ON events (authorization_id)
+    WHERE authorization_id IS NOT NULL;
+
+-- Hashes of complete subtrees above the leaves: id = level << 48 | index.
+CREATE TABLE tree_nodes (
+    id   INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL
+);
+
+-- Signed tree heads (C2SP tlog-checkpoint notes).
+CREATE TABLE checkpoints (
+    size      INTEGER PRIMARY KEY,
+    root      BLOB NOT NULL,
+    note      TEXT NOT NULL,
+    sealed_at TEXT NOT NULL
+);
+
+-- Which key signs events from which sequence number on (genesis at 0, then
+-- one row per key_rotation event, which the old key signs).
+CREATE TABLE signing_keys (
+    from_seq INTEGER PRIMARY KEY,
+    vkey     TEXT NOT NULL
+);
+
+CREATE TRIGGER events_contiguous BEFORE INSERT ON events
+WHEN NEW.seq IS NOT (SELECT coalesce(max(seq) + 1, 0) FROM events)
+BEGIN SELECT RAISE(ABORT, 'canopy ledger: event sequence must be contiguous'); END;
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER tree_nodes_no_update BEFORE UPDATE ON tree_nodes
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER tree_nodes_no_delete BEFORE DELETE ON tree_nodes
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER signing_keys_no_update BEFORE UPDATE ON signing_keys
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER signing_keys_no_delete BEFORE DELETE ON signing_keys
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER ledger_meta_no_update BEFORE UPDATE ON ledger_meta
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
+CREATE TRIGGER ledger_meta_no_delete BEFORE DELETE ON ledger_meta
+BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
