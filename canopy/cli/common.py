@@ -50,7 +50,9 @@ def parse_verifier(value: str) -> Verifier:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as e:
-            raise click.BadParameter(f"{value}: not a verifier key and not a readable file ({e})")
+            raise click.BadParameter(
+                f"{value}: not a verifier key and not a readable file ({e})"
+            ) from e
         candidates = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
         if not candidates:
             raise click.BadParameter(f"{value}: file holds no verifier key")

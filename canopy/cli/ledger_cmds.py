@@ -123,12 +123,19 @@ def _render_report(report: VerificationReport) -> None:
 @click.command("checkpoint")
 @ledger_argument
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write it here.")
+@json_option
 @handle_errors
-def checkpoint_cmd(ledger: Path, out: Path | None) -> None:
-    """Seal a signed checkpoint over LEDGER now and print or write it."""
+def checkpoint_cmd(ledger: Path, out: Path | None, as_json: bool) -> None:
+    """Seal a signed checkpoint over LEDGER now and print or write it.
+
+    Keep a copy off this machine: `canopy verify LEDGER --checkpoint FILE` later
+    proves the ledger still extends it (catches truncation and rewrites).
+    """
     with Ledger(ledger, create=False) as opened:
         signed = opened.checkpoint()
-    if out:
+    if as_json:
+        print_json(signed.to_json())
+    elif out:
         out.write_text(signed.note, encoding="utf-8")
         console.print(f"checkpoint of size {signed.size} written to {out}")
     else:

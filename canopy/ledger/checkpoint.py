@@ -71,6 +71,15 @@ class SignedCheckpoint:
         raw = note_text if isinstance(note_text, str) else note_text.decode("utf-8")
         return cls(Checkpoint.parse(note.text), raw)
 
+    def to_json(self) -> dict[str, object]:
+        """The JSON rendering of schema/checkpoint.schema.json."""
+        return {
+            "origin": self.origin,
+            "size": self.size,
+            "root": base64.b64encode(self.root).decode("ascii"),
+            "note": self.note,
+        }
+
     @property
     def origin(self) -> str:
         return self.checkpoint.origin

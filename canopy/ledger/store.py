@@ -429,7 +429,9 @@ class Ledger:
             try:
                 size, signer = self._begin_write()
                 tree = self._tree.copy()
+                key_id = signer.verifier.key_id
                 receipts, event_rows, node_rows = [], [], []
+                seals: list[tuple[int, int, bytes]] = []  # (offset, tree size, root)
                 for offset, item in enumerate(prepared):
                     seq = size + offset
                     ts = now_timestamp()
@@ -440,14 +442,16 @@ class Ledger:
                     )
                     for node, h in tree.append(leaf):
                         node_rows.append((node_key(node), h))
-                    receipts.append(AppendReceipt(seq, ts, leaf, signature, signer.verifier.key_id))
+                    if seal and tree.size % self.checkpoint_interval == 0:
+                        seals.append((offset, tree.size, tree.root()))
+                    receipts.append(AppendReceipt(seq, ts, leaf, signature, key_id))
                 self._conn.executemany(_INSERT_EVENT, event_rows)
                 self._conn.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", node_rows)
                 if extra is not None:
                     extra(size)
-                sealed = None
-                if seal and self._crosses_interval(size, tree.size):
-                    sealed = self._insert_checkpoint(tree, signer)
+                for offset, tree_size, root in seals:
+                    signed = self._insert_checkpoint(tree_size, root, signer)
+                    receipts[offset] = dataclasses.replace(receipts[offset], checkpoint=signed)
                 self._conn.execute("COMMIT")
             except BaseException as e:
                 self._rollback()
@@ -455,12 +459,7 @@ class Ledger:
                     raise LedgerWriteError(f"event not written to {self.path}: {e}") from e
                 raise
             self._tree = tree
-        if sealed is not None:
-            receipts[-1] = dataclasses.replace(receipts[-1], checkpoint=sealed)
         return receipts
-
-    def _crosses_interval(self, old_size: int, new_size: int) -> bool:
-        return new_size // self.checkpoint_interval > old_size // self.checkpoint_interval
 
     def _rollback(self) -> None:
         try:
@@ -476,11 +475,11 @@ class Ledger:
 
     # --- checkpoints ------------------------------------------------------
 
-    def _insert_checkpoint(self, tree: CompactRange, signer: Signer) -> SignedCheckpoint:
-        signed = SignedCheckpoint.sign(Checkpoint(self.origin, tree.size, tree.root()), signer)
+    def _insert_checkpoint(self, size: int, root: bytes, signer: Signer) -> SignedCheckpoint:
+        signed = SignedCheckpoint.sign(Checkpoint(self.origin, size, root), signer)
         self._conn.execute(
             "INSERT INTO checkpoints (size, root, note, sealed_at) VALUES (?, ?, ?, ?)",
-            (tree.size, signed.root, signed.note, now_timestamp()),
+            (size, root, signed.note, now_timestamp()),
         )
         return signed
 
@@ -495,7 +494,7 @@ class Ledger:
                 if existing:
                     self._conn.execute("COMMIT")
                     return self._parse_stored_checkpoint(existing[0])
-                signed = self._insert_checkpoint(self._tree, signer)
+                signed = self._insert_checkpoint(size, self._tree.root(), signer)
                 self._conn.execute("COMMIT")
                 return signed
             except BaseException as e:
@@ -559,7 +558,7 @@ class Ledger:
             )[0]
             os.replace(pending, self._key_path)
             self._signer, self._signer_from_seq = new, receipt.seq + 1
-            if self._crosses_interval(receipt.seq, receipt.seq + 1):
+            if (receipt.seq + 1) % self.checkpoint_interval == 0:
                 receipt = dataclasses.replace(receipt, checkpoint=self.checkpoint())
             return receipt
 

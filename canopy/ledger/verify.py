@@ -164,7 +164,9 @@ def _check_chunk(
             expected += 1
             body, salt, stored_leaf, signature = row[3 + n_idx : 7 + n_idx]
             try:
-                fields = fields_from_storage(dict(zip(INDEXED_FIELDS, row[3 : 3 + n_idx])), body)
+                fields = fields_from_storage(
+                    dict(zip(INDEXED_FIELDS, row[3 : 3 + n_idx], strict=True)), body
+                )
                 leaf = Event(seq, row[1], row[2], fields, bytes(salt)).leaf_hash()
             except CanopyError as e:
                 problems.append(Problem("events", seq, f"stored event cannot be decoded: {e}"))
@@ -401,16 +403,20 @@ def _verify(
             )
 
     # 8. trusted checkpoint
-    if trusted is not None and 0 < trusted.size <= size and trusted.origin == ledger.origin:
-        if roots.get(trusted.size) != trusted.root:
-            problems.append(
-                Problem(
-                    "trusted",
-                    trusted.size - 1,
-                    f"ledger rewritten: its first {trusted.size} events no "
-                    "longer hash to the trusted checkpoint's root",
-                )
+    if (
+        trusted is not None
+        and 0 < trusted.size <= size
+        and trusted.origin == ledger.origin
+        and roots.get(trusted.size) != trusted.root
+    ):
+        problems.append(
+            Problem(
+                "trusted",
+                trusted.size - 1,
+                f"ledger rewritten: its first {trusted.size} events no "
+                "longer hash to the trusted checkpoint's root",
             )
+        )
 
     n_nodes = conn.execute("SELECT count(*) FROM tree_nodes").fetchone()[0]
     expected_nodes = size - size.bit_count()

@@ -1,0 +1,135 @@
+"""The command line, run as real processes: exit codes and outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ledger_helpers import build, tamper
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    found = shutil.which(args[0], path=str(BIN)) or shutil.which(args[0])
+    assert found, f"{args[0]} is not installed (pip install -e .)"
+    command = [found, *args[1:]]
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    path = tmp_path / "audit.log"
+    build(path, 20).close()
+    return path
+
+
+def test_verify_exit_codes(ledger_path: Path, tmp_path: Path) -> None:
+    ok = run("canopy", "verify", str(ledger_path))
+    assert ok.returncode == 0, ok.stderr
+    assert "VALID" in ok.stdout and "unsealed" in ok.stdout
+    assert run("canopy-verify", str(ledger_path)).returncode == 0
+    tamper(ledger_path, "UPDATE events SET body = '{}' WHERE seq = 11")
+    bad = run("canopy", "verify", str(ledger_path))
+    assert bad.returncode == 1
+    assert "event 11" in bad.stdout
+    assert run("canopy", "verify", str(tmp_path / "missing.log")).returncode == 2
+    junk = tmp_path / "junk.log"
+    junk.write_text("hello\n")
+    assert run("canopy", "verify", str(junk)).returncode == 2
+    assert run("canopy", "verify").returncode == 2  # usage
+
+
+def test_verify_json_and_unsealed(ledger_path: Path) -> None:
+    from canopy.ledger.store import Ledger
+
+    with Ledger(ledger_path) as ledger:
+        ledger.append("x", {})
+    out = run("canopy", "verify", str(ledger_path), "--json")
+    doc = json.loads(out.stdout)
+    assert out.returncode == 0
+    assert doc["valid"] is True and doc["size"] == 21 and doc["unsealed_events"] == 5
+
+
+def test_checkpoint_keys_and_trusted_verification(ledger_path: Path, tmp_path: Path) -> None:
+    kept = tmp_path / "kept.checkpoint"
+    out = run("canopy", "checkpoint", str(ledger_path), "--out", str(kept))
+    assert out.returncode == 0, out.stderr
+    assert kept.read_text().split("\n")[1] == "20"
+    vkey = run("canopy", "keys", str(ledger_path)).stdout.strip()
+    key_file = tmp_path / "ledger.vkey"
+    key_file.write_text(f"# verifier key\n{vkey}\n")
+    for key in (vkey, str(key_file)):
+        good = run(
+            "canopy", "verify", str(ledger_path), "--public-key", key, "--checkpoint", str(kept)
+        )
+        assert good.returncode == 0, good.stdout + good.stderr
+    other = build(tmp_path / "other.db", 2)
+    other_vkey = other.verifier.vkey
+    other.close()
+    wrong = run("canopy", "verify", str(ledger_path), "--public-key", other_vkey)
+    assert wrong.returncode == 1
+    assert run("canopy", "verify", str(ledger_path), "--public-key", "garbage").returncode == 2
+    # truncation against the kept checkpoint
+    tamper(
+        ledger_path,
+        "DELETE FROM events WHERE seq >= 16",
+        "DELETE FROM checkpoints WHERE size > 16",
+        "DELETE FROM tree_nodes WHERE ((id & 281474976710655) + 1) << (id >> 48) > 16",
+    )
+    assert run("canopy", "verify", str(ledger_path)).returncode == 0
+    cut = run("canopy", "verify", str(ledger_path), "--checkpoint", str(kept))
+    assert cut.returncode == 1 and "truncated" in cut.stdout
+
+
+def test_proof_round_trip(ledger_path: Path, tmp_path: Path) -> None:
+    vkey = run("canopy", "keys", str(ledger_path)).stdout.strip()
+    proof = tmp_path / "p.json"
+    made = run(
+        "canopy",
+        "proof",
+        "inclusion",
+        str(ledger_path),
+        "5",
+        "--out",
+        str(proof),
+        "--disclose",
+        "trace_id",
+    )
+    assert made.returncode == 0, made.stderr
+    checked = run("canopy", "proof", "verify", str(proof), "--public-key", vkey)
+    assert checked.returncode == 0 and "event 5 is included" in checked.stdout
+    doc = json.loads(proof.read_text())
+    doc["leaf_index"] = 6
+    proof.write_text(json.dumps(doc))
+    assert run("canopy", "proof", "verify", str(proof), "--public-key", vkey).returncode == 1
+    cons = tmp_path / "c.json"
+    assert (
+        run("canopy", "proof", "consistency", str(ledger_path), "8", "--out", str(cons)).returncode
+        == 0
+    )
+    assert run("canopy", "proof", "verify", str(cons), "--public-key", vkey).returncode == 0
+    assert run("canopy", "proof", "verify", str(cons)).returncode == 2
+
+
+def test_rotate_key(ledger_path: Path) -> None:
+    before = run("canopy", "keys", str(ledger_path)).stdout.strip()
+    out = run("canopy", "rotate-key", str(ledger_path))
+    assert out.returncode == 0, out.stderr
+    after = run("canopy", "keys", str(ledger_path)).stdout.strip()
+    assert after != before and after in out.stdout
+    assert run("canopy", "verify", str(ledger_path), "--public-key", before).returncode == 0
+
+
+def test_quickstart_creates_a_verifiable_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "qs.log"
+    out = run("canopy-quickstart", "--audit-log-path", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "VALID" in out.stdout
+    assert run("canopy", "verify", str(path)).returncode == 0

@@ -1,0 +1,306 @@
+"""The SQLite store: creation, reopening, schema checks, keys, appends, rotation."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from ledger_helpers import build, event_fields, tamper
+from merkle_reference import mth
+
+from canopy.errors import (
+    CanonicalEncodingError,
+    KeyFileError,
+    LedgerWriteError,
+    MalformedInputError,
+    NotALedgerError,
+)
+from canopy.ledger.events import Event
+from canopy.ledger.keys import SIGNING_KEY_ENV
+from canopy.ledger.merkle import leaf_hash
+from canopy.ledger.note import Verifier, generate_signer
+from canopy.ledger.store import Ledger
+from canopy.ledger.verify import verify_ledger
+
+
+def test_created_on_first_use_with_private_key(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "audit.log"
+    with Ledger(path) as ledger:
+        assert ledger.size() == 0
+        receipt = ledger.append("authorization", event_fields(0))
+        vkey = Verifier.from_vkey(ledger.verifier.vkey)
+        origin = ledger.origin
+    key = Path(f"{path}.key")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert receipt.seq == 0 and len(receipt.signature) == 64
+    assert vkey.name == origin  # a key created for a ledger is named after its origin
+
+
+def test_reopen_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with build(path, 13) as ledger:
+        origin, root = ledger.origin, ledger.root()
+    with Ledger(path) as again:
+        assert (again.origin, again.size(), again.root()) == (origin, 13, root)
+        assert again.append("x", {}).seq == 13
+
+
+def test_root_matches_reference_and_leaves_match_events(tmp_path: Path) -> None:
+    with build(tmp_path / "l.db", 21) as ledger:
+        events = list(ledger.iter_events())
+        leaves = [e.event.leaf_bytes() for e in events]
+        assert [leaf_hash(b) for b in leaves] == [e.leaf_hash for e in events]
+        assert ledger.root() == mth(leaves)
+        for size in range(1, 22):
+            assert ledger.root(size) == mth(leaves[:size])
+
+
+def test_fields_round_trip_exactly(tmp_path: Path) -> None:
+    fields = {
+        **event_fields(3),
+        "nested": {"a": [1, 2.5, None, True, "ü"], "z": {}},
+        "big": 2**53 - 1,
+        "text": "line\nbreak \u2028 \U0001f600",
+    }
+    with Ledger(tmp_path / "l.db") as ledger:
+        seq = ledger.append("tool_result", fields).seq
+        stored = ledger.get(seq)
+    assert stored.kind == "tool_result"
+    assert dict(stored.fields) == fields
+    assert stored.event.leaf_hash() == stored.leaf_hash
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"x": float("nan")}, CanonicalEncodingError),
+        ({"x": float("inf")}, CanonicalEncodingError),
+        ({"x": b"bytes"}, CanonicalEncodingError),
+        ({"x": {1, 2}}, CanonicalEncodingError),
+        ({"x": 2**60}, CanonicalEncodingError),
+        ({"trace_id": 5}, MalformedInputError),
+        ({"trace_id": None}, MalformedInputError),
+        ({"Bad-Name": 1}, MalformedInputError),
+    ],
+)
+def test_bad_values_are_refused_and_nothing_is_written(
+    tmp_path: Path, fields: dict, error: type[Exception]
+) -> None:
+    with build(tmp_path / "l.db", 3) as ledger:
+        with pytest.raises(error):
+            ledger.append("authorization", fields)
+        with pytest.raises(error):
+            ledger.append_batch([("x", {}), ("authorization", fields)])
+        assert ledger.size() == 3
+    assert verify_ledger(tmp_path / "l.db").ok
+
+
+def test_bad_kind_is_refused(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger, pytest.raises(MalformedInputError):
+        ledger.append("Not A Kind", {})
+
+
+def test_store_accepts_any_kind(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        ledger.append("something_new_later", {"a": 1})
+        assert ledger.find(kind="something_new_later")[0].fields == {"a": 1}
+
+
+def test_checkpoints_every_interval_and_on_demand(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Ledger(path, checkpoint_interval=5) as ledger:
+        receipts = ledger.append_batch([("x", {"i": i}) for i in range(12)])
+        assert [c.size for c in ledger.checkpoints()] == [5, 10]
+        assert receipts[4].checkpoint is not None and receipts[4].checkpoint.size == 5
+        assert receipts[5].checkpoint is None
+        single = [ledger.append("x", {}) for _ in range(3)]
+        assert single[-1].checkpoint is not None and single[-1].checkpoint.size == 15
+        now = ledger.checkpoint()
+        assert now.size == 15 and ledger.checkpoint() == now  # idempotent
+        ledger.append("x", {})
+        assert ledger.checkpoint().size == 16
+        assert ledger.latest_checkpoint().size == 16
+
+
+def test_checkpoint_is_a_c2sp_note_signed_by_the_ledger_key(tmp_path: Path) -> None:
+    from canopy.ledger.checkpoint import SignedCheckpoint
+
+    with build(tmp_path / "l.db", 9) as ledger:
+        signed = ledger.checkpoint()
+        opened = SignedCheckpoint.open(signed.note, [ledger.verifier])
+        assert opened.checkpoint == signed.checkpoint
+        lines = signed.note.split("\n")
+        assert lines[0] == ledger.origin and lines[1] == "9" and lines[3] == ""
+        assert lines[4].startswith("\u2014 " + ledger.verifier.name + " ")
+
+
+def test_find_uses_indexed_fields(tmp_path: Path) -> None:
+    with build(tmp_path / "l.db", 30) as ledger:
+        hits = ledger.find(trace_id="trace-2")
+        assert [h.seq for h in hits] == [i for i in range(30) if i % 5 == 2]
+        assert ledger.find(trace_id="trace-2", decision="ALLOW")[0].seq == 12
+        with pytest.raises(MalformedInputError):
+            ledger.find(payload="x")
+
+
+def test_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
+    text = tmp_path / "audit.log"
+    text.write_text('{"event": "legacy jsonl"}\n')
+    with pytest.raises(NotALedgerError, match="JSONL"):
+        Ledger(text)
+    assert text.read_text() == '{"event": "legacy jsonl"}\n'  # untouched
+    other = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(NotALedgerError, match="not a Canopy ledger"):
+        Ledger(other)
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    with pytest.raises(NotALedgerError, match="empty"):
+        Ledger(empty)
+    assert empty.stat().st_size == 0
+    with pytest.raises(NotALedgerError, match="does not exist"):
+        Ledger(tmp_path / "missing.db", create=False)
+
+
+def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    build(path, 2).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(NotALedgerError, match="version 99"):
+        Ledger(path)
+
+
+def test_wrong_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    build(path, 2).close()
+    key = Path(f"{path}.key")
+    key.unlink()
+    key.write_text(generate_signer("intruder").skey + "\n")
+    key.chmod(0o600)
+    with pytest.raises(KeyFileError, match="is not the key"):
+        Ledger(path)
+    with Ledger(path, read_only=True) as ledger:  # reading needs no key
+        assert ledger.size() == 2
+
+
+def test_open_key_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    build(path, 1).close()
+    os.chmod(f"{path}.key", 0o644)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        Ledger(path)
+
+
+def test_signing_key_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_path = tmp_path / "keys" / "canopy.key"
+    key_path.parent.mkdir()
+    monkeypatch.setenv(SIGNING_KEY_ENV, str(key_path))
+    with Ledger(tmp_path / "a.db") as a:
+        a.append("x", {})
+        vkey = a.verifier.vkey
+    assert key_path.exists() and not Path(f"{tmp_path / 'a.db'}.key").exists()
+    with Ledger(tmp_path / "b.db") as b:  # the same key serves another ledger
+        assert b.verifier.vkey == vkey and b.origin != a.origin
+
+
+def test_key_rotation_is_signed_by_the_old_key(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with build(path, 10, interval=4) as ledger:
+        old = ledger.verifier
+        receipt = ledger.rotate_key()
+        new = ledger.verifier
+        assert new != old
+        assert receipt.key_id == old.key_id  # the rotation event itself: old key
+        after = ledger.append_batch([("x", {"i": i}) for i in range(6)])
+        assert all(r.key_id == new.key_id for r in after)
+        rotation = ledger.get(receipt.seq)
+        assert rotation.fields["old_vkey"] == old.vkey
+        assert rotation.fields["new_vkey"] == new.vkey
+        assert [s for s, _ in ledger.key_schedule()] == [0, receipt.seq + 1]
+    report = verify_ledger(path, trusted_keys=[old])
+    assert report.ok, report.problems
+    assert "genesis" in report.trust_anchor
+    with Ledger(path) as reopened:  # the key file now holds the new key
+        assert reopened.append("x", {}).key_id == new.key_id
+
+
+def test_interrupted_rotation_is_completed_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    key = Path(f"{path}.key")
+    with build(path, 3) as ledger:
+        old_skey = key.read_text()
+        ledger.rotate_key()
+        new_vkey = ledger.verifier.vkey
+    # A crash after the rotation committed but before the new key replaced the
+    # old one leaves: old key in place, new key in <key>.next.
+    os.replace(key, Path(f"{path}.key.next"))
+    key.write_text(old_skey)
+    key.chmod(0o600)
+    with Ledger(path) as ledger:
+        assert ledger.verifier.vkey == new_vkey
+        assert ledger.append("x", {}).seq == 4
+    assert not Path(f"{path}.key.next").exists()
+    assert verify_ledger(path).ok
+
+
+def test_disclosure_rebuilds_the_leaf(tmp_path: Path) -> None:
+    with build(tmp_path / "l.db", 4) as ledger:
+        stored = ledger.get(2)
+    view = stored.event.disclose(["trace_id"])
+    assert set(view.revealed) == {"trace_id"}
+    assert "payload" in view.hidden and "trace_id" not in view.hidden
+    assert view.leaf_hash() == stored.leaf_hash
+    again = type(view).from_json(view.to_json())
+    assert again.leaf_hash() == stored.leaf_hash
+    lied = view.to_json()
+    lied["revealed"]["trace_id"]["value"] = "trace-4"
+    assert type(view).from_json(lied).leaf_hash() != stored.leaf_hash
+
+
+def test_field_salts_hide_values(tmp_path: Path) -> None:
+    """Two events with the same field value commit to it with different digests."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        a = ledger.append("x", {"decision": "ALLOW"})
+        b = ledger.append("x", {"decision": "ALLOW"})
+        ea, eb = ledger.get(a.seq).event, ledger.get(b.seq).event
+    assert ea.digests()["decision"] != eb.digests()["decision"]
+    assert Event(0, ea.ts, "x", {"decision": "ALLOW"}, ea.salt).digests() == {
+        "decision": ea.digests()["decision"]
+    }
+
+
+def test_read_only_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    build(path, 2).close()
+    with Ledger(path, read_only=True) as ledger, pytest.raises(LedgerWriteError):
+        ledger.append("x", {})
+
+
+def test_tampered_frontier_does_not_poison_new_appends(tmp_path: Path) -> None:
+    """A write that fails leaves the in-memory tree untouched."""
+    path = tmp_path / "l.db"
+    with build(path, 5) as ledger:
+        tamper(
+            path,
+            "CREATE TRIGGER boom BEFORE INSERT ON tree_nodes "
+            "BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
+        )
+        with pytest.raises(LedgerWriteError, match="disk says no"):
+            ledger.append_batch([("x", {}), ("x", {})])  # completes a node at 6
+        assert ledger.size() == 5
+        conn = sqlite3.connect(path)
+        conn.execute("DROP TRIGGER boom")
+        conn.commit()
+        conn.close()
+        ledger.append_batch([("x", {}), ("x", {})])
+    report = verify_ledger(path)
+    assert not any(p.step in {"events", "sigs", "tree"} for p in report.problems)
