@@ -26,13 +26,14 @@ import base64
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from canopy.canonical import canonical_bytes
+from canopy.canonical import MAX_SAFE_INTEGER, canonical_bytes
 from canopy.errors import CanonicalEncodingError, MalformedInputError
 from canopy.ledger.merkle import leaf_hash
 
@@ -46,8 +47,11 @@ __all__ = [
     "check_kind",
     "event_signature_message",
     "field_digest",
+    "field_digests",
     "field_salts",
+    "leaf_bytes_from_digests",
     "now_timestamp",
+    "value_bytes",
 ]
 
 ENCODING_TAG = "event/v1"
@@ -57,6 +61,9 @@ _SALT_DOMAIN = b"canopy/field-salts/v1\x00"
 _SIGNATURE_DOMAIN = b"canopy/event-signature/v1\n"
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}")
+_VALID_NAMES: set[str] = set()
+_sha256 = hashlib.sha256
+_encode_json_string = json.encoder.encode_basestring
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
@@ -83,16 +90,34 @@ INDEXED_FIELDS: tuple[str, ...] = (
 )
 
 
+_second_cache: list[Any] = [-1, ""]
+
+
 def now_timestamp() -> str:
     """UTC now, RFC 3339 with microseconds: the only timestamp form in leaves."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    micros = time.time_ns() // 1000
+    seconds, fraction = divmod(micros, 1_000_000)
+    if seconds != _second_cache[0]:
+        stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second_cache[0], _second_cache[1] = seconds, stamp
+    return f"{_second_cache[1]}.{fraction:06d}Z"
 
 
 def check_kind(kind: str) -> None:
-    if not isinstance(kind, str) or not _NAME.fullmatch(kind):
+    if kind not in _VALID_NAMES:
+        _check_name(kind, "event kind")
+
+
+def _check_name(name: object, what: str) -> None:
+    """Validate a kind or field name (cached: the same few names repeat forever)."""
+    if name in _VALID_NAMES:
+        return
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise MalformedInputError(
-            f"event kind {kind!r} must match [a-z_][a-z0-9_]* (at most 64 characters)"
+            f"{what} {name!r} must match [a-z_][a-z0-9_]* (at most 64 characters)"
         )
+    if len(_VALID_NAMES) < 4096:
+        _VALID_NAMES.add(name)
 
 
 def check_fields(fields: Mapping[str, Any]) -> None:
@@ -100,18 +125,34 @@ def check_fields(fields: Mapping[str, Any]) -> None:
     if not isinstance(fields, Mapping):
         raise MalformedInputError(f"event fields must be a mapping, not {type(fields).__name__}")
     for name in fields:
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise MalformedInputError(
-                f"field name {name!r} must match [a-z_][a-z0-9_]* (at most 64 characters)"
-            )
+        if name not in _VALID_NAMES:
+            _check_name(name, "field name")
     for name in INDEXED_FIELDS:
-        value = fields.get(name)
-        if value is not None and not isinstance(value, str):
-            raise MalformedInputError(
-                f"indexed field {name!r} must be a string, not {type(value).__name__}"
-            )
-        if name in fields and value is None:
-            raise MalformedInputError(f"indexed field {name!r} is None; omit it instead")
+        if name in fields:
+            value = fields[name]
+            if type(value) is not str:
+                raise MalformedInputError(
+                    f"indexed field {name!r} must be a string, not {type(value).__name__}"
+                    + ("; omit it instead" if value is None else "")
+                )
+
+
+def value_bytes(value: Any) -> bytes:
+    """RFC 8785 bytes of one field value, with fast paths for strings and small ints.
+
+    ``json.encoder.encode_basestring`` escapes exactly what JCS escapes (quote,
+    backslash, control characters) and nothing else; the test suite checks
+    this against the reference encoder.
+    """
+    kind = type(value)
+    if kind is str:
+        try:
+            return _encode_json_string(value).encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise CanonicalEncodingError(f"string is not valid Unicode: {e}") from e
+    if kind is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return str(value).encode("ascii")
+    return canonical_bytes(value)
 
 
 def field_salts(salt: bytes, names: Iterable[str]) -> dict[str, bytes]:
@@ -123,25 +164,49 @@ def field_salts(salt: bytes, names: Iterable[str]) -> dict[str, bytes]:
 
 def field_digest(name: str, value: Any, field_salt: bytes) -> bytes:
     """The salted commitment to one field value."""
-    return hashlib.sha256(
-        _FIELD_DOMAIN + field_salt + name.encode("ascii") + b"\x00" + canonical_bytes(value)
+    return _sha256(
+        _FIELD_DOMAIN + field_salt + name.encode("ascii") + b"\x00" + value_bytes(value)
     ).digest()
+
+
+def field_digests(salt: bytes, fields: Mapping[str, Any]) -> dict[str, bytes]:
+    """Every field's commitment, in sorted name order (the hot path of append and verify)."""
+    names = sorted(fields)
+    stream = hashlib.shake_256(_SALT_DOMAIN + salt).digest(SALT_SIZE * len(names) or 1)
+    out = {}
+    start = 0
+    for name in names:
+        field_salt = stream[start : start + SALT_SIZE]
+        start += SALT_SIZE
+        out[name] = _sha256(
+            _FIELD_DOMAIN + field_salt + name.encode("ascii") + b"\x00" + value_bytes(fields[name])
+        ).digest()
+    return out
+
+
+def leaf_bytes_from_digests(seq: int, ts: str, kind: str, digests: Mapping[str, bytes]) -> bytes:
+    """The JCS bytes of the leaf object, written out directly.
+
+    Every part is validated to need no JSON escaping (names and kind match
+    ``[a-z_][a-z0-9_]*``, ``ts`` a fixed pattern, digests are base64), so plain
+    concatenation in sorted key order is exactly RFC 8785. ``tests/test_events``
+    checks it against the reference encoder.
+    """
+    check_kind(kind)
+    if not _TS.fullmatch(ts):
+        raise MalformedInputError(f"timestamp {ts!r} is not in canonical form")
+    for name in digests:
+        if name not in _VALID_NAMES:
+            _check_name(name, "field name")
+    parts = ",".join(f'"{name}":"{_b64(digests[name])}"' for name in sorted(digests))
+    return (
+        f'{{"canopy":"{ENCODING_TAG}","fields":{{{parts}}},"kind":"{kind}",'
+        f'"seq":{int(seq)},"ts":"{ts}"}}'
+    ).encode("ascii")
 
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
-
-
-def _leaf_bytes(seq: int, ts: str, kind: str, digests: Mapping[str, bytes]) -> bytes:
-    return canonical_bytes(
-        {
-            "canopy": ENCODING_TAG,
-            "seq": seq,
-            "ts": ts,
-            "kind": kind,
-            "fields": {name: _b64(d) for name, d in digests.items()},
-        }
-    )
 
 
 def event_signature_message(origin: str, seq: int, leaf: bytes) -> bytes:
@@ -160,11 +225,10 @@ class Event:
     salt: bytes
 
     def digests(self) -> dict[str, bytes]:
-        salts = field_salts(self.salt, self.fields)
-        return {name: field_digest(name, v, salts[name]) for name, v in self.fields.items()}
+        return field_digests(self.salt, self.fields)
 
     def leaf_bytes(self) -> bytes:
-        return _leaf_bytes(self.seq, self.ts, self.kind, self.digests())
+        return leaf_bytes_from_digests(self.seq, self.ts, self.kind, self.digests())
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.leaf_bytes())
@@ -199,7 +263,7 @@ class DisclosedEvent:
             if name in digests:
                 raise MalformedInputError(f"field {name!r} is both revealed and hidden")
             digests[name] = field_digest(name, value, salt)
-        return _leaf_bytes(self.seq, self.ts, self.kind, digests)
+        return leaf_bytes_from_digests(self.seq, self.ts, self.kind, digests)
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.leaf_bytes())

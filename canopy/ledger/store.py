@@ -38,13 +38,12 @@ from canopy.ledger.events import (
     SALT_SIZE,
     Event,
     EventKind,
-    _leaf_bytes,
     check_fields,
     check_kind,
     event_signature_message,
-    field_digest,
-    field_salts,
+    field_digests,
     fields_from_storage,
+    leaf_bytes_from_digests,
     now_timestamp,
 )
 from canopy.ledger.merkle import CompactRange, NodeId, leaf_hash, subtree_nodes, tree_root
@@ -136,8 +135,7 @@ def _prepare(kind: str, fields: Mapping[str, Any]) -> _Prepared:
     rest = {k: v for k, v in fields.items() if k not in INDEXED_FIELDS}
     body = canonical_text(rest)  # validates every value is canonical JSON
     salt = secrets.token_bytes(SALT_SIZE)
-    salts = field_salts(salt, fields)
-    digests = {name: field_digest(name, value, salts[name]) for name, value in fields.items()}
+    digests = field_digests(salt, fields)
     columns = tuple(fields.get(name) for name in INDEXED_FIELDS)
     return _Prepared(kind, columns, body, salt, digests)
 
@@ -435,7 +433,7 @@ class Ledger:
                 for offset, item in enumerate(prepared):
                     seq = size + offset
                     ts = now_timestamp()
-                    leaf = leaf_hash(_leaf_bytes(seq, ts, item.kind, item.digests))
+                    leaf = leaf_hash(leaf_bytes_from_digests(seq, ts, item.kind, item.digests))
                     signature = signer.sign(event_signature_message(self.origin, seq, leaf))
                     event_rows.append(
                         (seq, ts, item.kind, *item.columns, item.body, item.salt, leaf, signature)
