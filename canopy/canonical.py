@@ -51,6 +51,15 @@ def canonical_text(value: Any) -> str:
     return canonical_bytes(value).decode("utf-8")
 
 
+def _check_unicode(text: str, path: str, what: str) -> None:
+    """Reject lone surrogates, which have no UTF-8 encoding."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise CanonicalEncodingError(f"{path}: {what} contains a lone surrogate") from e
+
+
 def _check(value: Any, path: str) -> bool:
     """Validate ``value``; return True if the reference encoder must be used.
 
@@ -61,6 +70,7 @@ def _check(value: Any, path: str) -> bool:
     if value is None or value is True or value is False:
         return False
     if isinstance(value, str):
+        _check_unicode(value, path, "string")
         return False
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
@@ -80,6 +90,7 @@ def _check(value: Any, path: str) -> bool:
                 raise CanonicalEncodingError(
                     f"{path}: object key {key!r} is a {type(key).__name__}, not a string"
                 )
+            _check_unicode(key, path, f"object key {key!r}")
             if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
                 slow = True
             if _check(item, f"{path}.{key}"):

@@ -51,23 +51,33 @@ def load_signer(path: Path) -> Signer:
 
 
 def write_signer(path: Path, signer: Signer, *, replace: bool = False) -> None:
-    """Write a key file with mode 0600, durably; never over an existing one unless asked."""
+    """Write a key file with mode 0600, durably and atomically.
+
+    The key is written to a private temporary file first and then linked (or,
+    with ``replace``, renamed) into place, so a key file never exists half
+    written; without ``replace`` an existing key file is never overwritten.
+    """
     data = (signer.skey + "\n").encode("ascii")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp") if replace else path
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
-        fd = os.open(tmp, flags, 0o600)
-    except FileExistsError as e:
-        raise KeyFileError(f"signing key {path} already exists") from e
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as e:
         raise KeyFileError(f"cannot create signing key {path}: {e}") from e
     try:
-        os.write(fd, data)
-        os.fsync(fd)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError as e:
+                raise KeyFileError(f"signing key {path} already exists") from e
     finally:
-        os.close(fd)
-    if replace:
-        os.replace(tmp, path)
+        tmp.unlink(missing_ok=True)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

@@ -275,7 +275,7 @@ class Ledger:
         self.path = Path(os.path.realpath(os.fspath(path)))
         self.read_only = read_only
         self.checkpoint_interval = checkpoint_interval
-        self._key_path = Path(key_path) if key_path else keys.default_key_path(path)
+        self._key_path = Path(key_path) if key_path else keys.default_key_path(self.path)
         self._lock = threading.RLock()
         self._signer: Signer | None = None
         self._signer_from_seq = -1
@@ -308,18 +308,17 @@ class Ledger:
         _create_ledger_file(self.path, signer, origin)
 
     def _signer_for_new_ledger(self, origin: str) -> Signer:
-        if self._key_path.exists():
-            return keys.load_signer(self._key_path)
         try:
             return keys.create_signer(self._key_path, origin)
         except KeyFileError:
-            # Another process created it a moment ago: use theirs.
-            for _ in range(50):
-                try:
-                    return keys.load_signer(self._key_path)
-                except KeyFileError:
-                    time.sleep(0.01)
-            raise
+            pass  # it exists: ours from before, or another creator's right now
+        for _ in range(50):
+            try:
+                return keys.load_signer(self._key_path)
+            except KeyFileError as e:
+                last = e
+                time.sleep(0.01)
+        raise last
 
     def _refuse_hard_links(self) -> None:
         # SQLite names the WAL after the path: two hard links to one file would
