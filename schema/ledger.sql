@@ -15,7 +15,8 @@ CREATE TABLE ledger_meta (
 ) WITHOUT ROWID;
 
 -- One row per event. seq is the leaf index, contiguous from 0. The indexed
--- columns and the JSON body are the disclosed field values; the leaf bytes
+-- columns and the JSON body (TEXT, or a BLOB when deflated: see
+-- canopy/ledger/bodies.py) are the disclosed field values; the leaf bytes
 -- are recomputed from them with the per-event salt (canopy/ledger/events.py)
 -- and must hash to leaf_hash, which the signature covers.
 CREATE TABLE events (

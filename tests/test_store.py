@@ -304,3 +304,28 @@ def test_tampered_frontier_does_not_poison_new_appends(tmp_path: Path) -> None:
         ledger.append_batch([("x", {}), ("x", {})])
     report = verify_ledger(path)
     assert not any(p.step in {"events", "sigs", "tree"} for p in report.problems)
+
+
+def test_large_bodies_are_stored_deflated_and_round_trip(tmp_path: Path) -> None:
+    from canopy.ledger.bodies import decode_body, encode_body
+
+    big = {**event_fields(1), "detail": {"reason": "x" * 300, "policy_hash": "ab" * 32}}
+    with Ledger(tmp_path / "l.db") as ledger:
+        seq = ledger.append("authorization", big).seq
+        stored = ledger._conn.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
+        assert isinstance(stored[0], bytes) and len(stored[0]) < 300
+        assert dict(ledger.get(seq).fields) == big
+    assert encode_body("{}") == "{}"
+    assert decode_body(encode_body('{"a":"' + "b" * 400 + '"}')) == '{"a":"' + "b" * 400 + '"}'
+    assert verify_ledger(tmp_path / "l.db").ok
+
+
+def test_damaged_deflated_body_is_reported_not_crashing(tmp_path: Path) -> None:
+    big = {**event_fields(1), "detail": {"reason": "y" * 300}}
+    path = tmp_path / "l.db"
+    with Ledger(path) as ledger:
+        ledger.append("authorization", big)
+    tamper(path, "UPDATE events SET body = substr(body, 1, 20) WHERE seq = 0")
+    report = verify_ledger(path)
+    assert (report.first_problem.step, report.first_problem.seq) == ("events", 0)
+    assert "decompress" in report.first_problem.message or "decoded" in report.first_problem.message

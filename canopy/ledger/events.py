@@ -313,17 +313,3 @@ class DisclosedEvent:
                 raise MalformedInputError(f"digest of {name!r} is not 32 bytes")
             hidden[name] = digest
         return cls(seq, ts, kind, revealed, hidden)
-
-
-def fields_from_storage(columns: Mapping[str, str | None], body: str) -> dict[str, Any]:
-    """Rebuild an event's fields from its indexed columns and JSON body."""
-    try:
-        fields = json.loads(body)
-    except ValueError as e:
-        raise CanonicalEncodingError(f"stored event body is not JSON: {e}") from e
-    if not isinstance(fields, dict):
-        raise CanonicalEncodingError("stored event body is not a JSON object")
-    for name, value in columns.items():
-        if value is not None:
-            fields[name] = value
-    return fields

@@ -12,6 +12,7 @@ crash. Anything that stops an event from being durably written raises
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 import sqlite3
@@ -25,6 +26,7 @@ from typing import Any
 
 from canopy.canonical import canonical_text
 from canopy.errors import (
+    CanonicalEncodingError,
     KeyFileError,
     LedgerError,
     LedgerWriteError,
@@ -32,6 +34,7 @@ from canopy.errors import (
     NotALedgerError,
 )
 from canopy.ledger import keys
+from canopy.ledger.bodies import decode_body, encode_body
 from canopy.ledger.checkpoint import Checkpoint, SignedCheckpoint
 from canopy.ledger.events import (
     INDEXED_FIELDS,
@@ -42,7 +45,6 @@ from canopy.ledger.events import (
     check_kind,
     event_signature_message,
     field_digests,
-    fields_from_storage,
     leaf_bytes_from_digests,
     now_timestamp,
 )
@@ -109,6 +111,22 @@ class StoredEvent:
         return self.event.fields
 
 
+def fields_from_storage(
+    columns: Mapping[str, str | None], stored_body: str | bytes
+) -> dict[str, Any]:
+    """Rebuild an event's fields from its indexed columns and stored body."""
+    try:
+        fields = json.loads(decode_body(stored_body))
+    except ValueError as e:
+        raise CanonicalEncodingError(f"stored event body is not JSON: {e}") from e
+    if not isinstance(fields, dict):
+        raise CanonicalEncodingError("stored event body is not a JSON object")
+    for name, value in columns.items():
+        if value is not None:
+            fields[name] = value
+    return fields
+
+
 def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
     seq, ts, kind = row[0], row[1], row[2]
     n = len(INDEXED_FIELDS)
@@ -124,7 +142,7 @@ class _Prepared:
 
     kind: str
     columns: tuple[str | None, ...]
-    body: str
+    body: str | bytes
     salt: bytes
     digests: dict[str, bytes]
 
@@ -133,7 +151,7 @@ def _prepare(kind: str, fields: Mapping[str, Any]) -> _Prepared:
     check_kind(kind)
     check_fields(fields)
     rest = {k: v for k, v in fields.items() if k not in INDEXED_FIELDS}
-    body = canonical_text(rest)  # validates every value is canonical JSON
+    body = encode_body(canonical_text(rest))  # validates every value is canonical JSON
     salt = secrets.token_bytes(SALT_SIZE)
     digests = field_digests(salt, fields)
     columns = tuple(fields.get(name) for name in INDEXED_FIELDS)

@@ -34,11 +34,10 @@ from canopy.ledger.events import (
     Event,
     EventKind,
     event_signature_message,
-    fields_from_storage,
 )
 from canopy.ledger.merkle import CompactRange, fold_subtree, node_hash, subtree_nodes
 from canopy.ledger.note import Verifier
-from canopy.ledger.store import Ledger, node_key, rotation_statement
+from canopy.ledger.store import Ledger, fields_from_storage, node_key, rotation_statement
 
 __all__ = ["CHUNK", "Problem", "VerificationReport", "verify_ledger"]
 
