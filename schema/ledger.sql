@@ -37,6 +37,12 @@ CREATE INDEX events_by_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX events_by_avid ON events (avid) WHERE avid IS NOT NULL;
 CREATE INDEX events_by_authorization ON events (authorization_id)
     WHERE authorization_id IS NOT NULL;
+-- Rare control events (kill switch, key rotation, policy activation) are read on
+-- the hot path; a partial index keeps that a lookup at no cost to other events.
+-- (SQLite uses a partial index only when the query repeats its predicate.)
+CREATE INDEX events_kill_switch ON events (seq) WHERE kind = 'kill_switch';
+CREATE INDEX events_key_rotation ON events (seq) WHERE kind = 'key_rotation';
+CREATE INDEX events_policy_activated ON events (seq) WHERE kind = 'policy_activated';
 
 -- Hashes of complete subtrees above the leaves: id = level << 48 | index.
 CREATE TABLE tree_nodes (

@@ -329,3 +329,19 @@ def test_damaged_deflated_body_is_reported_not_crashing(tmp_path: Path) -> None:
     report = verify_ledger(path)
     assert (report.first_problem.step, report.first_problem.seq) == ("events", 0)
     assert "decompress" in report.first_problem.message or "decoded" in report.first_problem.message
+
+
+def test_control_events_use_their_partial_index(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.db") as ledger:
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(50)])
+        on = ledger.append("kill_switch", {"state": "on"})
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(5)])
+        assert [e.seq for e in ledger.control_events("kill_switch")] == [on.seq]
+        assert ledger.control_events("kill_switch", after=on.seq) == []
+        plan = ledger._conn.execute(
+            "EXPLAIN QUERY PLAN SELECT seq FROM events INDEXED BY events_kill_switch "
+            "WHERE kind = 'kill_switch' AND seq > -1 ORDER BY seq"
+        ).fetchall()
+        assert "events_kill_switch" in str(plan)
+        with pytest.raises(ValueError):
+            ledger.control_events("authorization")

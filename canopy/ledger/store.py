@@ -57,6 +57,8 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x434E5059  # 'CNPY'
 DEFAULT_CHECKPOINT_INTERVAL = 1000
 _SQLITE_HEADER = b"SQLite format 3\x00"
+#: Kinds with a partial index events_<kind> (schema/ledger.sql).
+_CONTROL_KINDS = frozenset({"kill_switch", "key_rotation", "policy_activated"})
 _LEVEL_SHIFT = 48
 _BUSY_TIMEOUT_MS = 60_000
 
@@ -624,6 +626,22 @@ class Ledger:
             rows = self._conn.execute(
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY seq",
                 tuple(criteria.values()),
+            ).fetchall()
+        return [_row_to_stored(row) for row in rows]
+
+    def control_events(self, kind: str, *, after: int = -1) -> list[StoredEvent]:
+        """Kill-switch, key-rotation or policy-activation events after ``after``.
+
+        These are read on the hot path, so the query names the kind literally
+        and SQLite can use the partial index that covers only these kinds.
+        """
+        if kind not in _CONTROL_KINDS:
+            raise ValueError(f"{kind!r} is not a control event kind ({sorted(_CONTROL_KINDS)})")
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events INDEXED BY events_{kind} "
+                f"WHERE kind = '{kind}' AND seq > ? ORDER BY seq",
+                (after,),
             ).fetchall()
         return [_row_to_stored(row) for row in rows]
 

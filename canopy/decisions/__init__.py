@@ -1,0 +1,1 @@
+"""Decisions: the four layers, the analyzers they use, and the policy language."""
