@@ -31,7 +31,11 @@ CREATE TABLE events (
     body             TEXT NOT NULL,
     salt             BLOB NOT NULL,
     leaf_hash        BLOB NOT NULL,
-    signature        BLOB NOT NULL
+    signature        BLOB NOT NULL,
+    -- Hashes of the complete subtrees this leaf completes, levels 1..t where t
+    -- is the number of trailing one bits of seq (see docs/merkle.md): node
+    -- (level, index) lives in the row seq = ((index + 1) << level) - 1.
+    nodes            BLOB NOT NULL
 );
 CREATE INDEX events_by_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX events_by_avid ON events (avid) WHERE avid IS NOT NULL;
@@ -43,12 +47,6 @@ CREATE INDEX events_by_authorization ON events (authorization_id)
 CREATE INDEX events_kill_switch ON events (seq) WHERE kind = 'kill_switch';
 CREATE INDEX events_key_rotation ON events (seq) WHERE kind = 'key_rotation';
 CREATE INDEX events_policy_activated ON events (seq) WHERE kind = 'policy_activated';
-
--- Hashes of complete subtrees above the leaves: id = level << 48 | index.
-CREATE TABLE tree_nodes (
-    id   INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL
-);
 
 -- Signed tree heads (C2SP tlog-checkpoint notes).
 CREATE TABLE checkpoints (
@@ -72,10 +70,6 @@ BEGIN SELECT RAISE(ABORT, 'canopy ledger: event sequence must be contiguous'); E
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
-CREATE TRIGGER tree_nodes_no_update BEFORE UPDATE ON tree_nodes
-BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
-CREATE TRIGGER tree_nodes_no_delete BEFORE DELETE ON tree_nodes
 BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
 CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;

@@ -291,7 +291,7 @@ def test_tampered_frontier_does_not_poison_new_appends(tmp_path: Path) -> None:
     with build(path, 5) as ledger:
         tamper(
             path,
-            "CREATE TRIGGER boom BEFORE INSERT ON tree_nodes "
+            "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.seq = 6 "
             "BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
         )
         with pytest.raises(LedgerWriteError, match="disk says no"):

@@ -129,7 +129,6 @@ def test_clean_truncation_needs_an_external_checkpoint(ledger_path: Path) -> Non
         ledger_path,
         "DELETE FROM events WHERE seq >= 24",
         "DELETE FROM checkpoints WHERE size > 24",
-        "DELETE FROM tree_nodes WHERE ((id & 281474976710655) + 1) << (id >> 48) > 24",
     )
     assert verify_ledger(ledger_path).ok  # internally consistent: this is the limit
     problem = first(ledger_path, trusted_checkpoint=kept)
@@ -146,9 +145,15 @@ def test_forged_appended_event_is_caught(ledger_path: Path, tmp_path: Path) -> N
 
 
 def test_edited_tree_node_is_caught(ledger_path: Path) -> None:
-    tamper(ledger_path, "UPDATE tree_nodes SET hash = zeroblob(32) WHERE id = (1 << 48) | 2")
+    tamper(ledger_path, "UPDATE events SET nodes = zeroblob(32) WHERE seq = 5")
     problem = first(ledger_path)
-    assert problem.step == "tree"
+    assert (problem.step, problem.seq) == ("tree", 5)
+
+
+def test_dropped_tree_node_is_caught(ledger_path: Path) -> None:
+    tamper(ledger_path, "UPDATE events SET nodes = x'' WHERE seq = 7")
+    problem = first(ledger_path)
+    assert (problem.step, problem.seq) == ("tree", 7)
 
 
 def test_edited_checkpoint_note_is_caught(ledger_path: Path) -> None:
@@ -227,7 +232,6 @@ def test_triggers_reject_update_and_delete(ledger_path: Path) -> None:
         "DELETE FROM events WHERE seq = 1",
         "UPDATE checkpoints SET root = zeroblob(32)",
         "DELETE FROM checkpoints",
-        "DELETE FROM tree_nodes",
         "UPDATE ledger_meta SET value = 'x'",
         "DELETE FROM signing_keys",
         "INSERT INTO events (seq, ts, kind, body, salt, leaf_hash, signature) "
@@ -254,3 +258,23 @@ def test_unknown_fields_in_body_are_caught(ledger_path: Path) -> None:
         "UPDATE events SET body = json_set(body, '$.approved', json('true')) WHERE seq = 2",
     )
     assert (first(ledger_path).step, first(ledger_path).seq) == ("events", 2)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_multi_chunk_verification_combines_chunks(tmp_path: Path, workers: int) -> None:
+    """Small chunks exercise the parallel path: chunk roots, high nodes, mid-chunk checkpoints."""
+    path = tmp_path / "chunks.db"
+    build(path, 77, interval=10).close()
+    with Ledger(path) as ledger:
+        ledger.checkpoint()
+    report = verify_ledger(path, chunk_level=3, workers=workers)
+    assert report.ok, report.problems
+    assert report.checkpoints == 8
+    tamper(path, "UPDATE events SET nodes = zeroblob(160) WHERE seq = 63")  # a high node
+    report = verify_ledger(path, chunk_level=3, workers=workers)
+    assert not report.ok
+    assert (report.first_problem.step, report.first_problem.seq) == ("tree", 63)
+    assert not any(p.step == "events" for p in report.problems)
+    tamper(path, "UPDATE events SET trace_id = 'x' WHERE seq = 41")
+    report = verify_ledger(path, chunk_level=3, workers=workers)
+    assert (report.first_problem.step, report.first_problem.seq) == ("events", 41)

@@ -43,8 +43,10 @@ __all__ = [
     "DisclosedEvent",
     "Event",
     "EventKind",
+    "canonical_values",
     "check_fields",
     "check_kind",
+    "digests_from_canonical",
     "event_signature_message",
     "field_digest",
     "field_digests",
@@ -169,9 +171,14 @@ def field_digest(name: str, value: Any, field_salt: bytes) -> bytes:
     ).digest()
 
 
-def field_digests(salt: bytes, fields: Mapping[str, Any]) -> dict[str, bytes]:
+def canonical_values(fields: Mapping[str, Any]) -> dict[str, bytes]:
+    """Each field value's RFC 8785 bytes (validating them), keyed by name."""
+    return {name: value_bytes(value) for name, value in fields.items()}
+
+
+def digests_from_canonical(salt: bytes, canonical: Mapping[str, bytes]) -> dict[str, bytes]:
     """Every field's commitment, in sorted name order (the hot path of append and verify)."""
-    names = sorted(fields)
+    names = sorted(canonical)
     stream = hashlib.shake_256(_SALT_DOMAIN + salt).digest(SALT_SIZE * len(names) or 1)
     out = {}
     start = 0
@@ -179,9 +186,14 @@ def field_digests(salt: bytes, fields: Mapping[str, Any]) -> dict[str, bytes]:
         field_salt = stream[start : start + SALT_SIZE]
         start += SALT_SIZE
         out[name] = _sha256(
-            _FIELD_DOMAIN + field_salt + name.encode("ascii") + b"\x00" + value_bytes(fields[name])
+            _FIELD_DOMAIN + field_salt + name.encode("ascii") + b"\x00" + canonical[name]
         ).digest()
     return out
+
+
+def field_digests(salt: bytes, fields: Mapping[str, Any]) -> dict[str, bytes]:
+    """Every field's commitment, in sorted name order."""
+    return digests_from_canonical(salt, canonical_values(fields))
 
 
 def leaf_bytes_from_digests(seq: int, ts: str, kind: str, digests: Mapping[str, bytes]) -> bytes:

@@ -331,4 +331,6 @@ class CompactRange:
         return fold_subtree(self.hashes)
 
     def copy(self) -> CompactRange:
-        return CompactRange(self.size, list(self.hashes))
+        clone = object.__new__(CompactRange)  # already validated: skip __post_init__
+        clone.size, clone.hashes = self.size, list(self.hashes)
+        return clone

@@ -24,7 +24,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from canopy.canonical import canonical_text
 from canopy.errors import (
     CanonicalEncodingError,
     KeyFileError,
@@ -41,14 +40,22 @@ from canopy.ledger.events import (
     SALT_SIZE,
     Event,
     EventKind,
+    canonical_values,
     check_fields,
     check_kind,
+    digests_from_canonical,
     event_signature_message,
-    field_digests,
     leaf_bytes_from_digests,
     now_timestamp,
 )
-from canopy.ledger.merkle import CompactRange, NodeId, leaf_hash, subtree_nodes, tree_root
+from canopy.ledger.merkle import (
+    HASH_SIZE,
+    CompactRange,
+    NodeId,
+    leaf_hash,
+    subtree_nodes,
+    tree_root,
+)
 from canopy.ledger.note import Signer, Verifier
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "AppendReceipt", "Ledger", "StoredEvent"]
@@ -59,21 +66,31 @@ DEFAULT_CHECKPOINT_INTERVAL = 1000
 _SQLITE_HEADER = b"SQLite format 3\x00"
 #: Kinds with a partial index events_<kind> (schema/ledger.sql).
 _CONTROL_KINDS = frozenset({"kill_switch", "key_rotation", "policy_activated"})
-_LEVEL_SHIFT = 48
+_INDEXED = frozenset(INDEXED_FIELDS)
 _BUSY_TIMEOUT_MS = 60_000
 
 _EVENT_COLUMNS = (
     "seq, ts, kind, " + ", ".join(INDEXED_FIELDS) + ", body, salt, leaf_hash, signature"
 )
 _INSERT_EVENT = (
-    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * (7 + len(INDEXED_FIELDS)))})"
+    f"INSERT INTO events ({_EVENT_COLUMNS}, nodes) "
+    f"VALUES ({', '.join('?' * (8 + len(INDEXED_FIELDS)))})"
 )
 
 
-def node_key(node: NodeId) -> int:
-    """Storage key of a tree node above the leaves."""
+def completing_seq(node: NodeId) -> int:
+    """The leaf whose append completed ``node``: its row stores the node's hash."""
     level, index = node
-    return level << _LEVEL_SHIFT | index
+    return ((index + 1) << level) - 1
+
+
+def node_from_row(node: NodeId, leaf: bytes, nodes: bytes) -> bytes | None:
+    """A node's hash out of its completing row (level 0 is the leaf itself)."""
+    level = node[0]
+    if level == 0:
+        return leaf
+    h = nodes[(level - 1) * HASH_SIZE : level * HASH_SIZE]
+    return h if len(h) == HASH_SIZE else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +169,20 @@ class _Prepared:
 def _prepare(kind: str, fields: Mapping[str, Any]) -> _Prepared:
     check_kind(kind)
     check_fields(fields)
-    rest = {k: v for k, v in fields.items() if k not in INDEXED_FIELDS}
-    body = encode_body(canonical_text(rest))  # validates every value is canonical JSON
+    canonical = canonical_values(fields)  # validates every value once
     salt = secrets.token_bytes(SALT_SIZE)
-    digests = field_digests(salt, fields)
+    digests = digests_from_canonical(salt, canonical)
+    body = (
+        "{"
+        + ",".join(
+            f'"{name}":{canonical[name].decode("utf-8")}'
+            for name in sorted(canonical)
+            if name not in _INDEXED
+        )
+        + "}"
+    )  # JCS of the non-indexed fields: names are plain identifiers
     columns = tuple(fields.get(name) for name in INDEXED_FIELDS)
-    return _Prepared(kind, columns, body, salt, digests)
+    return _Prepared(kind, columns, encode_body(body), salt, digests)
 
 
 def _schema_statements() -> list[str]:
@@ -447,23 +472,31 @@ class Ledger:
                 size, signer = self._begin_write()
                 tree = self._tree.copy()
                 key_id = signer.verifier.key_id
-                receipts, event_rows, node_rows = [], [], []
+                receipts, rows = [], []
                 seals: list[tuple[int, int, bytes]] = []  # (offset, tree size, root)
                 for offset, item in enumerate(prepared):
                     seq = size + offset
                     ts = now_timestamp()
                     leaf = leaf_hash(leaf_bytes_from_digests(seq, ts, item.kind, item.digests))
                     signature = signer.sign(event_signature_message(self.origin, seq, leaf))
-                    event_rows.append(
-                        (seq, ts, item.kind, *item.columns, item.body, item.salt, leaf, signature)
+                    nodes = b"".join(h for _, h in tree.append(leaf))
+                    rows.append(
+                        (
+                            seq,
+                            ts,
+                            item.kind,
+                            *item.columns,
+                            item.body,
+                            item.salt,
+                            leaf,
+                            signature,
+                            nodes,
+                        )
                     )
-                    for node, h in tree.append(leaf):
-                        node_rows.append((node_key(node), h))
                     if seal and tree.size % self.checkpoint_interval == 0:
                         seals.append((offset, tree.size, tree.root()))
                     receipts.append(AppendReceipt(seq, ts, leaf, signature, key_id))
-                self._conn.executemany(_INSERT_EVENT, event_rows)
-                self._conn.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", node_rows)
+                self._conn.executemany(_INSERT_EVENT, rows)
                 if extra is not None:
                     extra(size)
                 for offset, tree_size, root in seals:
@@ -647,40 +680,31 @@ class Ledger:
 
     def read_hashes(self, nodes: Sequence[NodeId]) -> list[bytes]:
         """Stored hashes of the given complete subtrees (the prover's reader)."""
-        leaves = [index for level, index in nodes if level == 0]
-        inner = [node_key(node) for node in nodes if node[0] > 0]
-        found: dict[NodeId, bytes] = {}
+        seqs = sorted({completing_seq(node) for node in nodes})
+        rows: dict[int, tuple[bytes, bytes]] = {}
         with self._lock:
-            for chunk in _chunks(leaves, 500):
+            for chunk in _chunks(seqs, 500):
                 marks = ",".join("?" * len(chunk))
-                for seq, h in self._conn.execute(
-                    f"SELECT seq, leaf_hash FROM events WHERE seq IN ({marks})", chunk
+                for seq, leaf, stored in self._conn.execute(
+                    f"SELECT seq, leaf_hash, nodes FROM events WHERE seq IN ({marks})", chunk
                 ):
-                    found[(0, seq)] = bytes(h)
-            for chunk in _chunks(inner, 500):
-                marks = ",".join("?" * len(chunk))
-                for key, h in self._conn.execute(
-                    f"SELECT id, hash FROM tree_nodes WHERE id IN ({marks})", chunk
-                ):
-                    found[(key >> _LEVEL_SHIFT, key & ((1 << _LEVEL_SHIFT) - 1))] = bytes(h)
-        missing = [node for node in nodes if node not in found]
-        if missing:
-            raise LedgerError(f"ledger {self.path} lacks tree nodes {missing[:5]}")
-        return [found[node] for node in nodes]
+                    rows[seq] = (bytes(leaf), bytes(stored))
+        out = []
+        for node in nodes:
+            row = rows.get(completing_seq(node))
+            h = node_from_row(node, *row) if row else None
+            if h is None:
+                raise LedgerError(f"ledger {self.path} lacks tree node {node}")
+            out.append(h)
+        return out
 
     def stored_node(self, node: NodeId) -> bytes | None:
         """One stored node hash, or None (for verification, which must not raise)."""
-        level, index = node
         with self._lock:
-            if level == 0:
-                row = self._conn.execute(
-                    "SELECT leaf_hash FROM events WHERE seq = ?", (index,)
-                ).fetchone()
-            else:
-                row = self._conn.execute(
-                    "SELECT hash FROM tree_nodes WHERE id = ?", (node_key(node),)
-                ).fetchone()
-        return bytes(row[0]) if row else None
+            row = self._conn.execute(
+                "SELECT leaf_hash, nodes FROM events WHERE seq = ?", (completing_seq(node),)
+            ).fetchone()
+        return node_from_row(node, bytes(row[0]), bytes(row[1])) if row else None
 
     def root(self, size: int | None = None) -> bytes:
         return tree_root(self.size() if size is None else size, self.read_hashes)

@@ -35,9 +35,14 @@ from canopy.ledger.events import (
     EventKind,
     event_signature_message,
 )
-from canopy.ledger.merkle import CompactRange, fold_subtree, node_hash, subtree_nodes
+from canopy.ledger.merkle import HASH_SIZE, CompactRange, fold_subtree, node_hash, subtree_nodes
 from canopy.ledger.note import Verifier
-from canopy.ledger.store import Ledger, fields_from_storage, node_key, rotation_statement
+from canopy.ledger.store import (
+    Ledger,
+    completing_seq,
+    fields_from_storage,
+    rotation_statement,
+)
 
 __all__ = ["CHUNK", "Problem", "VerificationReport", "verify_ledger"]
 
@@ -110,7 +115,9 @@ class VerificationReport:
 
 # --- chunk worker (runs in a subprocess) ------------------------------------
 
-_COLUMNS = "seq, ts, kind, " + ", ".join(INDEXED_FIELDS) + ", body, salt, leaf_hash, signature"
+_COLUMNS = (
+    "seq, ts, kind, " + ", ".join(INDEXED_FIELDS) + ", body, salt, leaf_hash, signature, nodes"
+)
 
 
 @dataclass
@@ -121,6 +128,7 @@ class _ChunkResult:
     rotations: list[tuple[int, dict[str, Any]]]
     root: bytes | None
     prefix_parts: dict[int, list[bytes]]
+    high_nodes: bytes  # nodes above the chunk level stored in the chunk's last row
 
 
 def _key_for(schedule: Sequence[tuple[int, bytes]], seq: int) -> bytes:
@@ -141,6 +149,7 @@ def _check_chunk(
     schedule: Sequence[tuple[int, bytes]],
     check_signatures: bool,
     prefix_sizes: Sequence[int],
+    chunk_level: int = CHUNK_LEVEL,
 ) -> _ChunkResult:
     import nacl.bindings
 
@@ -148,6 +157,7 @@ def _check_chunk(
     problems: list[Problem] = []
     rotations: list[tuple[int, dict[str, Any]]] = []
     leaves: list[bytes] = []
+    stored_nodes: list[bytes] = []
     n_idx = len(INDEXED_FIELDS)
     verify_sig = nacl.bindings.crypto_sign_open
     try:
@@ -161,7 +171,8 @@ def _check_chunk(
                 problems.append(Problem("events", expected, f"event {expected} is missing"))
                 break
             expected += 1
-            body, salt, stored_leaf, signature = row[3 + n_idx : 7 + n_idx]
+            body, salt, stored_leaf, signature, nodes = row[3 + n_idx : 8 + n_idx]
+            stored_nodes.append(bytes(nodes))
             try:
                 fields = fields_from_storage(
                     dict(zip(INDEXED_FIELDS, row[3 : 3 + n_idx], strict=True)), body
@@ -198,26 +209,8 @@ def _check_chunk(
         while len(levels[-1]) > 1:
             below = levels[-1]
             levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
-            level = len(levels) - 1
-            first = start >> level
-            lo, hi = node_key((level, first)), node_key((level, first + len(levels[-1])))
-            stored = dict(
-                conn.execute("SELECT id, hash FROM tree_nodes WHERE id >= ? AND id < ?", (lo, hi))
-            )
-            for i, h in enumerate(levels[-1]):
-                key = node_key((level, first + i))
-                covers = range((first + i) << level, (first + i + 1) << level)
-                if stored.get(key) != h and not any(s in covers for s in bad_leaves):
-                    problems.append(
-                        Problem(
-                            "tree",
-                            ((first + i) << level),
-                            f"stored tree node (level {level}, index {first + i}) is "
-                            + ("missing" if key not in stored else "wrong"),
-                        )
-                    )
-                    break
-        full = len(leaves) == CHUNK
+        problems.extend(_check_stored_nodes(start, stored_nodes, levels, bad_leaves, chunk_level))
+        full = len(leaves) == 1 << chunk_level
         root = levels[-1][0] if full else None
         parts: dict[int, list[bytes]] = {}
         for size in prefix_sizes:
@@ -226,9 +219,50 @@ def _check_chunk(
                     levels[level][index - (start >> level)]
                     for level, index in subtree_nodes(start, size)
                 ]
-        return _ChunkResult(start, end, problems, rotations, root, parts)
+        high = stored_nodes[-1][chunk_level * HASH_SIZE :] if full else b""
+        return _ChunkResult(start, end, problems, rotations, root, parts, high)
     finally:
         conn.close()
+
+
+def _trailing_ones(n: int) -> int:
+    return (~n & (n + 1)).bit_length() - 1
+
+
+def _check_stored_nodes(
+    start: int,
+    stored: list[bytes],
+    levels: list[list[bytes]],
+    bad_leaves: set[int],
+    chunk_level: int,
+) -> list[Problem]:
+    """Each row must store exactly the nodes its leaf completed (within the chunk)."""
+    problems = []
+    for i, blob in enumerate(stored):
+        seq = start + i
+        completed = _trailing_ones(seq)
+        if len(blob) != completed * HASH_SIZE:
+            problems.append(
+                Problem(
+                    "tree",
+                    seq,
+                    f"stores {len(blob) // HASH_SIZE} tree nodes, its leaf completes {completed}",
+                )
+            )
+            continue
+        for level in range(1, min(completed, chunk_level) + 1):
+            index = ((seq + 1) >> level) - 1
+            covers = range(index << level, (index + 1) << level)
+            expected = levels[level][index - (start >> level)]
+            got = blob[(level - 1) * HASH_SIZE : level * HASH_SIZE]
+            if got != expected and not any(s in covers for s in bad_leaves):
+                problems.append(
+                    Problem(
+                        "tree", seq, f"stored tree node (level {level}, index {index}) is wrong"
+                    )
+                )
+                break
+    return problems
 
 
 def _run_chunk(args: tuple[Any, ...]) -> _ChunkResult:
@@ -236,6 +270,16 @@ def _run_chunk(args: tuple[Any, ...]) -> _ChunkResult:
 
 
 # --- the parent ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Options:
+    trusted_keys: Sequence[Verifier]
+    trusted_note: str | None
+    check_signatures: bool
+    workers: int | None
+    progress: Callable[[int, int], None] | None
+    chunk_level: int
 
 
 def verify_ledger(
@@ -246,32 +290,30 @@ def verify_ledger(
     check_signatures: bool = True,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    chunk_level: int = CHUNK_LEVEL,
 ) -> VerificationReport:
     """Verify the ledger at ``path``. Never raises for bad evidence: see ``problems``.
 
-    Raises ``NotALedgerError`` when the file cannot be opened as a ledger.
+    ``workers`` processes check chunks of ``2**chunk_level`` events (default:
+    one per core for ledgers of two chunks or more). Raises ``NotALedgerError``
+    when the file cannot be opened as a ledger.
     """
+    options = _Options(
+        trusted_keys, trusted_checkpoint, check_signatures, workers, progress, chunk_level
+    )
     ledger = Ledger(path, read_only=True)
     report = VerificationReport(str(ledger.path), origin=ledger.origin)
     report.signatures_checked = check_signatures
     try:
-        _verify(
-            ledger, report, trusted_keys, trusted_checkpoint, check_signatures, workers, progress
-        )
+        _verify(ledger, report, options)
     finally:
         ledger.close()
     return report
 
 
-def _verify(
-    ledger: Ledger,
-    report: VerificationReport,
-    trusted_keys: Sequence[Verifier],
-    trusted_note: str | None,
-    check_signatures: bool,
-    workers: int | None,
-    progress: Callable[[int, int], None] | None,
-) -> None:
+def _verify(ledger: Ledger, report: VerificationReport, options: _Options) -> None:
+    trusted_keys, trusted_note = options.trusted_keys, options.trusted_note
+    chunk_level, chunk = options.chunk_level, 1 << options.chunk_level
     conn = ledger._conn
     problems = report.problems
     size = ledger.size()
@@ -345,14 +387,15 @@ def _verify(
             str(ledger.path),
             ledger.origin,
             start,
-            min(start + CHUNK, size),
+            min(start + chunk, size),
             key_bytes,
-            check_signatures,
-            [s for s in sizes if start < s <= start + CHUNK],
+            options.check_signatures,
+            [s for s in sizes if start < s <= start + chunk],
+            chunk_level,
         )
-        for start in range(0, size, CHUNK)
+        for start in range(0, size, chunk)
     ]
-    roots = _combine(jobs, workers, size, progress, problems, ledger)
+    roots = _combine(jobs, size, problems, options)
     rotations = roots.pop("rotations")
 
     # 6. rotations
@@ -417,13 +460,6 @@ def _verify(
             )
         )
 
-    n_nodes = conn.execute("SELECT count(*) FROM tree_nodes").fetchone()[0]
-    expected_nodes = size - size.bit_count()
-    if n_nodes != expected_nodes:
-        problems.append(
-            Problem("tree", None, f"{n_nodes} stored tree nodes, expected {expected_nodes}")
-        )
-
 
 def _verifier_for(schedule: Sequence[tuple[int, Verifier]], size: int) -> Verifier:
     """A checkpoint of ``size`` is signed by the newest key whose first seq <= size."""
@@ -435,24 +471,19 @@ def _verifier_for(schedule: Sequence[tuple[int, Verifier]], size: int) -> Verifi
 
 
 def _combine(
-    jobs: list[tuple[Any, ...]],
-    workers: int | None,
-    size: int,
-    progress: Callable[[int, int], None] | None,
-    problems: list[Problem],
-    ledger: Ledger,
+    jobs: list[tuple[Any, ...]], size: int, problems: list[Problem], options: _Options
 ) -> dict[Any, Any]:
     """Run chunk checks and turn chunk roots into the roots at requested sizes."""
     roots: dict[Any, Any] = {}
     rotations: list[tuple[int, dict[str, Any]]] = []
     chunk_tree = CompactRange()
     done = 0
-    if size >= _PARALLEL_THRESHOLD and (workers is None or workers > 1):
-        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-        results = pool.map(_run_chunk, jobs)
-    else:
-        pool = None
-        results = map(_run_chunk, jobs)
+    workers = options.workers or os.cpu_count() or 1
+    parallel = len(jobs) > 1 and workers > 1
+    if options.workers is None:
+        parallel = parallel and size >= _PARALLEL_THRESHOLD
+    pool = ProcessPoolExecutor(max_workers=workers) if parallel else None
+    results = pool.map(_run_chunk, jobs) if pool else map(_run_chunk, jobs)
     try:
         for result in results:
             problems.extend(result.problems)
@@ -461,18 +492,19 @@ def _combine(
                 roots[prefix] = fold_subtree(chunk_tree.hashes + parts)
             if result.root is not None:
                 for (level, index), h in chunk_tree.append(result.root):
-                    node = (level + CHUNK_LEVEL, index)
-                    if ledger.stored_node(node) != h:
+                    node = (level + options.chunk_level, index)
+                    got = result.high_nodes[(level - 1) * HASH_SIZE : level * HASH_SIZE]
+                    if got != h:
                         problems.append(
                             Problem(
                                 "tree",
-                                index << node[0],
+                                completing_seq(node),
                                 f"stored tree node {node} is wrong or missing",
                             )
                         )
             done += result.end - result.start
-            if progress:
-                progress(done, size)
+            if options.progress:
+                options.progress(done, size)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
