@@ -1,4 +1,43 @@
-"""Canopy: decide before agents act, and keep evidence nobody can quietly rewrite."""
+"""Canopy: decide before agents act, and keep evidence nobody can quietly rewrite.
+
+``from canopy import authorize_action`` is the core primitive. Names are
+loaded on first use so ``import canopy`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.5.0"
-__all__ = ["__version__"]
+
+_EXPORTS = {
+    "authorize_action": "canopy.authorize",
+    "Decision": "canopy.decisions.model",
+    "Severity": "canopy.decisions.model",
+    "CanopyPermissionError": "canopy.decisions.model",
+    "Ledger": "canopy.ledger.store",
+}
+
+__all__ = [
+    "CanopyPermissionError",
+    "Decision",
+    "Ledger",
+    "Severity",
+    "__version__",
+    "authorize_action",
+]
+
+if TYPE_CHECKING:
+    from canopy.authorize import authorize_action
+    from canopy.decisions.model import CanopyPermissionError, Decision, Severity
+    from canopy.ledger.store import Ledger
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'canopy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -93,6 +93,7 @@ class Verdict:
     findings: tuple[Finding, ...] = ()
     overrides_used: tuple[str, ...] = ()
     error: str | None = None  # set when the layer raised and the pipeline failed closed
+    allows: tuple[str, ...] = ()  # policy rules that explicitly allow this action
 
     @classmethod
     def allow(cls, layer: LayerName, overrides_used: tuple[str, ...] = ()) -> Verdict:
@@ -121,6 +122,7 @@ class Verdict:
             "reason": top.reason if top else None,
             "findings": [f.to_json() for f in self.findings],
             "overrides_used": list(self.overrides_used),
+            "allows": list(self.allows),
             "error": self.error,
         }
 

@@ -1,0 +1,359 @@
+"""``authorize_action``: decide, record one signed event, return at once.
+
+Every call writes exactly one ``authorization`` event before returning (plus,
+the first time a policy is used with a ledger, a ``policy_activated`` event in
+the same transaction). If anything fails on the way (malformed input, a
+malformed policy, a layer that raises, a ledger that cannot be written) the
+answer is DENY with a distinct ``reason_code``, never ALLOW.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from canopy.canonical import canonical_bytes, canonical_text
+from canopy.decisions.civil_code import CivilCode
+from canopy.decisions.constitution import CONSTITUTION, CONSTITUTION_HASH, Constitution
+from canopy.decisions.extract import PayloadTooLargeError, build_action_view
+from canopy.decisions.firewall import Firewall
+from canopy.decisions.identity import avid_for
+from canopy.decisions.killswitch import KillSwitchWatcher
+from canopy.decisions.model import Decision, DecisionOutcome, LayerName, Severity
+from canopy.decisions.pipeline import LayerContext, decide
+from canopy.decisions.policy import PolicyError, load_policy
+from canopy.decisions.policy_layer import PolicyLayer
+from canopy.errors import CanopyError, LedgerError, MalformedInputError
+from canopy.ledger.store import AppendReceipt, Ledger
+
+__all__ = [
+    "AUDIT_LOG_ENV",
+    "DEFAULT_AUDIT_LOG",
+    "MODE_ENV",
+    "POLICY_FILE_ENV",
+    "authorize_action",
+    "ledger_path_for",
+    "open_ledger",
+]
+
+AUDIT_LOG_ENV = "CANOPY_AUDIT_LOG_PATH"
+POLICY_FILE_ENV = "CANOPY_POLICY_FILE"
+MODE_ENV = "CANOPY_MODE"
+DEFAULT_AUDIT_LOG = "audit.log"
+
+log = logging.getLogger("canopy")
+
+
+def ledger_path_for(audit_log_path: str | os.PathLike[str] | None) -> Path:
+    """``audit_log_path``, else ``CANOPY_AUDIT_LOG_PATH``, else ``./audit.log``."""
+    chosen = audit_log_path or os.environ.get(AUDIT_LOG_ENV) or DEFAULT_AUDIT_LOG
+    return Path(os.path.realpath(os.fspath(chosen)))
+
+
+class _Runtime:
+    """Per-ledger state kept for the life of the process: the open ledger,
+    the kill-switch view, and which policies this ledger has recorded."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.kill_switch = KillSwitchWatcher()
+        self.policy_seqs: dict[str, int] = {}
+        self.lock = threading.Lock()
+        key = str(ledger.path)
+        self.governance = frozenset({key, f"{key}.key", f"{key}-wal", f"{key}-shm"})
+        self.layers = (Constitution(), CivilCode(), Firewall(self.governance), PolicyLayer())
+
+    def kill_switch_reason(self, avid: str) -> str | None:
+        events = self.ledger.control_events("kill_switch", after=self.kill_switch.last_seq)
+        return self.kill_switch.refresh(events).reason_for(avid)
+
+    def known_policy_seq(self, content_hash: str) -> int | None:
+        if content_hash in self.policy_seqs:
+            return self.policy_seqs[content_hash]
+        for event in self.ledger.control_events("policy_activated"):
+            self.policy_seqs.setdefault(str(event.fields.get("policy_hash")), event.seq)
+        return self.policy_seqs.get(content_hash)
+
+
+_RUNTIMES: dict[Path, _Runtime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def open_ledger(audit_log_path: str | os.PathLike[str] | None = None) -> Ledger:
+    """The process-wide open ledger for a path (created on first use)."""
+    return _runtime(ledger_path_for(audit_log_path)).ledger
+
+
+def _runtime(path: Path) -> _Runtime:
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.get(path)
+        if runtime is None:
+            runtime = _RUNTIMES[path] = _Runtime(Ledger(path))
+        return runtime
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """Context values recorded as evidence: JSON as is, common types converted."""
+    if depth > 16:
+        return repr(value)
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else str(value)
+    if isinstance(value, float):
+        return (
+            value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        )
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v, depth + 1) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    return repr(value)
+
+
+def _fail_closed(reason: str, code: str) -> DecisionOutcome:
+    return DecisionOutcome(
+        Decision.DENY, reason, code, Severity.CRITICAL, LayerName.PIPELINE, code, ()
+    )
+
+
+def _compact_verdicts(outcome: DecisionOutcome) -> list[dict[str, Any]]:
+    out = []
+    for v in outcome.verdicts:
+        entry: dict[str, Any] = {"layer": v.layer.value, "decision": v.decision.value}
+        if v.findings:
+            entry["findings"] = [
+                [f.rule_id, f.decision.value, f.severity.label, f.reason] for f in v.findings
+            ]
+        if v.overrides_used:
+            entry["overrides_used"] = list(v.overrides_used)
+        if v.allows:
+            entry["allows"] = list(v.allows)
+        if v.error:
+            entry["error"] = v.error
+        out.append(entry)
+    return out
+
+
+def _sha256_text(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def authorize_action(
+    agent_ctx: Mapping[str, Any] | None,
+    action_type: str,
+    action_payload: Mapping[str, Any] | None,
+    *,
+    policy_file: str | os.PathLike[str] | None = None,
+    audit_log_path: str | os.PathLike[str] | None = None,
+    prompt: str | None = None,
+    agent_response: str | None = None,
+) -> dict[str, Any]:
+    """Decide ALLOW, DENY or REQUIRE_APPROVAL for one action and record it.
+
+    Returns a dict with ``decision``, ``reason``, ``reason_code``, ``severity``,
+    ``layers``, ``rule_id``, ``avid``, ``authorization_id``, ``witness``,
+    ``trace_id``, ``policy_snapshot``, ``override_possible``/``override_key``.
+    """
+    ctx = _jsonable(dict(agent_ctx or {})) if isinstance(agent_ctx, Mapping | None) else {}
+    avid = avid_for(ctx)
+    trace_id = str(ctx.get("trace_id") or f"trace-{secrets.token_hex(8)}")
+    authorization_id = secrets.token_hex(16)
+    payload_record = _jsonable(action_payload) if action_payload is not None else None
+    shadow = os.environ.get(MODE_ENV, "").strip().lower() == "shadow"
+    runtime: _Runtime | None = None
+    policy = None
+    try:
+        runtime = _runtime(ledger_path_for(audit_log_path))
+        policy = load_policy(policy_file or os.environ.get(POLICY_FILE_ENV) or None)
+        if not isinstance(agent_ctx, Mapping | None):
+            raise MalformedInputError(
+                f"agent_ctx must be a mapping, not {type(agent_ctx).__name__}"
+            )
+        action = build_action_view(
+            action_type,
+            action_payload if action_payload is not None else {},
+            ctx,
+            protected_names=runtime.governance,
+        )
+        context = LayerContext(
+            kill_switch_reason=runtime.kill_switch_reason(avid),
+            policy=policy,
+            shadow=shadow or getattr(policy, "mode", "enforce") == "shadow",
+            agent_text=agent_response or "",
+        )
+        outcome = decide(action, context, runtime.layers)
+        canonical_type = action.action_type
+    except PolicyError as e:
+        outcome = _fail_closed(f"Denied: the policy cannot be used: {e}", "pipeline.policy_invalid")
+        canonical_type = str(action_type)
+    except PayloadTooLargeError as e:
+        outcome = _fail_closed(f"Denied: {e}", "pipeline.payload_too_large")
+        canonical_type = str(action_type)
+    except MalformedInputError as e:
+        outcome = _fail_closed(f"Denied: malformed input: {e}", "pipeline.malformed_input")
+        canonical_type = str(action_type)
+    except LedgerError as e:
+        outcome = _fail_closed(f"Denied: the ledger cannot be opened: {e}", "ledger.unavailable")
+        canonical_type = str(action_type)
+    except Exception as e:  # a boundary: nothing unexpected may turn into ALLOW
+        log.exception("authorize_action failed; denying")
+        outcome = _fail_closed(
+            f"Denied: internal error ({type(e).__name__}: {e}); failing closed",
+            "pipeline.internal_error",
+        )
+        canonical_type = str(action_type)
+
+    snapshot = _snapshot(policy)
+    context_hash = hashlib.sha256(canonical_bytes(ctx)).hexdigest()
+    result = _result(outcome, avid, trace_id, authorization_id, snapshot, context_hash)
+    result["action_type"] = canonical_type
+    if runtime is None:
+        return result
+    fields = {
+        "trace_id": trace_id,
+        "avid": avid,
+        "authorization_id": authorization_id,
+        "action_type": canonical_type if isinstance(canonical_type, str) else str(canonical_type),
+        "decision": outcome.decision.value,
+        "payload": payload_record,
+        "agent_ctx": ctx,
+        "detail": {
+            "reason": outcome.reason,
+            "reason_code": outcome.reason_code,
+            "severity": outcome.severity.label,
+            "layer": outcome.deciding_layer.value if outcome.deciding_layer else None,
+            "rule_id": outcome.rule_id,
+            "layers": _compact_verdicts(outcome),
+            "requested_type": str(action_type),
+            "override_possible": outcome.override_possible,
+            "override_key": outcome.override_key,
+            "shadow": outcome.shadow,
+            **outcome.extra,
+            "prompt_sha256": _sha256_text(prompt),
+            "response_sha256": _sha256_text(agent_response),
+        },
+    }
+    try:
+        receipt, policy_seq = _record(runtime, fields, snapshot)
+    except (CanopyError, OSError) as e:
+        log.error("authorization %s not recorded: %s", authorization_id, e)
+        failed = _fail_closed(f"Denied: the ledger cannot be written: {e}", "ledger.unavailable")
+        result.update(_result(failed, avid, trace_id, authorization_id, snapshot, context_hash))
+        result["action_type"] = canonical_type
+        return result
+    result["witness"] = {
+        "signature": base64.b64encode(receipt.signature).decode("ascii"),
+        "key_id": receipt.key_id,
+        "seq": receipt.seq,
+        "leaf_hash": receipt.leaf_hash.hex(),
+        "ledger": runtime.ledger.origin,
+        "timestamp": receipt.ts,
+        "policy_hash": snapshot["policy_hash"],
+        "policy_seq": policy_seq,
+        "context_hash": context_hash,
+        "constitution_hash": CONSTITUTION_HASH,
+        "constitution_version": CONSTITUTION["version"],
+    }
+    return result
+
+
+def _snapshot(policy: Any) -> dict[str, Any]:
+    snap = getattr(policy, "snapshot", None)
+    if snap is None:
+        return {
+            "policy_file": None,
+            "policy_hash": None,
+            "policy_version": None,
+            "policy_source": "unavailable",
+        }
+    return {
+        "policy_file": snap.file,
+        "policy_hash": snap.content_hash,
+        "policy_version": snap.version,
+        "policy_source": snap.source,
+    }
+
+
+def _record(
+    runtime: _Runtime, fields: dict[str, Any], snapshot: dict[str, Any]
+) -> tuple[AppendReceipt, int | None]:
+    """Append the authorization (and the policy's activation the first time)."""
+    content_hash = snapshot["policy_hash"]
+    with runtime.lock:
+        policy_seq = runtime.known_policy_seq(content_hash) if content_hash else None
+        events: list[tuple[str, Mapping[str, Any]]] = []
+        if content_hash and policy_seq is None:
+            events.append(("policy_activated", _activation_fields(snapshot)))
+        fields["detail"]["policy_seq"] = policy_seq
+        events.append(("authorization", fields))
+        if len(events) == 1:
+            return runtime.ledger.append(*events[0]), policy_seq
+        activation, authorization = runtime.ledger.append_batch(events)
+        runtime.policy_seqs[content_hash] = activation.seq
+        return authorization, activation.seq
+
+
+def _activation_fields(snapshot: dict[str, Any]) -> dict[str, Any]:
+    text = None
+    if snapshot["policy_file"]:
+        try:
+            text = Path(snapshot["policy_file"]).read_text(encoding="utf-8")
+        except OSError:
+            text = None
+    return {
+        "policy_file": snapshot["policy_file"],
+        "policy_hash": snapshot["policy_hash"],
+        "policy_version": snapshot["policy_version"],
+        "policy_source": snapshot["policy_source"],
+        "policy_text": text,
+        "constitution_hash": CONSTITUTION_HASH,
+        "constitution": canonical_text(CONSTITUTION),
+    }
+
+
+def _result(
+    outcome: DecisionOutcome,
+    avid: str,
+    trace_id: str,
+    authorization_id: str,
+    snapshot: dict[str, Any],
+    context_hash: str,
+) -> dict[str, Any]:
+    layers = {v.layer.value: v.to_json() for v in outcome.verdicts}
+    return {
+        "decision": outcome.decision,
+        "reason": outcome.reason,
+        "reason_code": outcome.reason_code,
+        "severity": outcome.severity.label,
+        "layers": layers,
+        "decided_by": outcome.deciding_layer.value if outcome.deciding_layer else None,
+        "rule_id": outcome.rule_id,
+        "avid": avid,
+        "authorization_id": authorization_id,
+        "trace_id": trace_id,
+        "policy_snapshot": snapshot,
+        "override_possible": outcome.override_possible,
+        "override_key": outcome.override_key,
+        "overrides_used": [o for v in outcome.verdicts for o in v.overrides_used],
+        "shadow": outcome.shadow,
+        **({"shadow_decision": outcome.extra["shadow_decision"]} if outcome.shadow else {}),
+        "witness": None,
+        "context_hash": context_hash,
+    }
