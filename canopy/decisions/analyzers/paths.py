@@ -1,0 +1,515 @@
+"""File paths as the kernel would resolve them, and what they protect.
+
+The package we replace compared strings, so ``safe_paths: ["/tmp/"]`` let
+``/tmp/../root/.bashrc`` through. Here a path is made absolute (``~``, ``$HOME``,
+cwd), collapsed, and resolved through symlinks before any comparison, and
+comparisons are component-wise (``/tmp2`` is not inside ``/tmp``).
+
+Decisions documented here:
+
+* Relative paths with no ``cwd`` are joined to ``os.getcwd()`` at call time, and a
+  missing ``home`` is ``os.path.expanduser("~")`` at call time.
+* ``~name`` is looked up in the password database, as the shell does; an unknown
+  name stays a literal component (bash keeps it literal too). Other ``$VARS`` are
+  left as they are; only ``$HOME`` and ``${HOME}`` are expanded.
+* ``resolve_path`` applies ``..`` after following symlinks, as the kernel does:
+  collapsing ``/tmp/link/../x`` lexically first would let a link escape.
+* Home-relative rules (``~/.ssh`` ...) apply to the given home, ``/root`` and every
+  ``/home/<user>`` and ``/Users/<user>``: another user's keys are still keys.
+* ``/opt``, ``/srv``, ``/home``, ``/var`` and ``/run`` are SYSTEM_CRITICAL as
+  directories (removing them is catastrophic) but their contents are not; the
+  listed system trees (``/etc``, ``/usr``, ...) are critical all the way down.
+* Public keys (``id_rsa.pub``) are ORDINARY unless they sit in a protected
+  directory; ``.env.example`` / ``.sample`` / ``.template`` / ``.dist`` are ORDINARY.
+* ``/dev/null``, ``/dev/zero``, ``/dev/stdout`` and other process-local devices
+  are ORDINARY and are not resolved (they point into ``/proc/self``).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from pathlib import PurePosixPath
+
+from canopy.errors import MalformedInputError
+
+try:
+    import pwd
+except ImportError:  # pragma: no cover - not POSIX
+    pwd = None  # type: ignore[assignment]
+
+__all__ = [
+    "PROTECTED_CLASSES",
+    "PathClass",
+    "PathVerdict",
+    "check_path",
+    "classify_path",
+    "is_within",
+    "normalize_path",
+    "path_classes",
+    "resolve_path",
+]
+
+
+class PathClass(StrEnum):
+    SYSTEM_CRITICAL = "system_critical"
+    CREDENTIAL = "credential"
+    SHELL_STARTUP = "shell_startup"  # runs code later: rc files, cron, systemd, hooks
+    GOVERNANCE = "governance"  # Canopy's own ledger, keys and policy
+    DEVICE = "device"
+    ORDINARY = "ordinary"
+
+
+#: Classes that ``safe_paths`` can never open up.
+PROTECTED_CLASSES = frozenset(PathClass) - {PathClass.ORDINARY}
+#: Most specific first: what ``classify_path`` reports when several apply.
+_PRIORITY = (
+    PathClass.GOVERNANCE,
+    PathClass.CREDENTIAL,
+    PathClass.DEVICE,
+    PathClass.SHELL_STARTUP,
+    PathClass.SYSTEM_CRITICAL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PathVerdict:
+    """A resolved path, every class it (or a symlink on the way) falls in, and why."""
+
+    path: PurePosixPath
+    classes: frozenset[PathClass]
+    inside_safe: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def protected(self) -> frozenset[PathClass]:
+        return self.classes & PROTECTED_CLASSES
+
+
+# --- tables ----------------------------------------------------------------
+# Patterns are "/"-separated; components use fnmatch; a final "**" matches the
+# named directory itself and everything below it.
+
+#: Critical with everything below them (FHS 3.0 system hierarchies).
+SYSTEM_TREES = (
+    "/bin/**",
+    "/boot/**",
+    "/dev/**",
+    "/etc/**",
+    "/lib/**",
+    "/lib32/**",
+    "/lib64/**",
+    "/libx32/**",
+    "/proc/**",
+    "/sbin/**",
+    "/sys/**",
+    "/usr/**",
+    "/var/lib/**",
+    "/var/spool/cron/**",
+    "/root/**",
+)
+#: Critical as directories only.
+SYSTEM_DIRS = ("/", "/home", "/opt", "/run", "/srv", "/var", "/Users")
+#: Process-local or harmless devices.
+BENIGN_DEVICES = frozenset(
+    {
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/tty",
+        "/dev/stdin",
+        "/dev/stdout",
+        "/dev/stderr",
+    }
+)
+
+HOME_CREDENTIALS = (
+    ".ssh/**",
+    ".aws/**",
+    ".gnupg/**",
+    ".kube/**",
+    ".azure/**",
+    ".config/gcloud/**",
+    ".config/gh/hosts.yml",
+    ".docker/config.json",
+    ".password-store/**",
+    ".netrc",
+    ".git-credentials",
+    ".vault-token",
+    ".terraform.d/credentials.tfrc.json",
+)
+SYSTEM_CREDENTIALS = (
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+    "/etc/sudoers",
+    "/etc/sudoers.d/**",
+    "/etc/ssh/ssh_host_*",
+    "/run/docker.sock",  # root-equivalent
+    "/var/run/docker.sock",
+)
+#: File names that hold secrets wherever they are.
+CREDENTIAL_NAMES = (
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_ecdsa_sk",
+    "id_ed25519_sk",
+    "authorized_keys",
+    "authorized_keys2",
+    "known_hosts",  # credential-adjacent: trust decisions for ssh
+    ".netrc",
+    ".git-credentials",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+)
+CREDENTIAL_NAME_EXCEPTIONS = frozenset(
+    {".env.example", ".env.sample", ".env.template", ".env.dist"}
+)
+
+HOME_STARTUP = (
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zprofile",
+    ".zshenv",
+    ".zlogin",
+    ".zlogout",
+    ".pam_environment",
+    ".config/fish/config.fish",
+    ".config/fish/conf.d/**",
+    ".config/systemd/**",
+    ".config/autostart/**",
+    ".ssh/rc",
+    ".ssh/environment",
+)
+SYSTEM_STARTUP = (
+    "/etc/profile",
+    "/etc/profile.d/**",
+    "/etc/bash.bashrc",
+    "/etc/bashrc",
+    "/etc/zshrc",
+    "/etc/zprofile",
+    "/etc/zshenv",
+    "/etc/zsh/**",
+    "/etc/environment",
+    "/etc/ld.so.preload",
+    "/etc/rc.local",
+    "/etc/init.d/**",
+    "/etc/cron*/**",  # crontab, cron.d, cron.daily, ...
+    "/var/spool/cron/**",
+    "/etc/systemd/**",
+    "/lib/systemd/**",
+    "/usr/lib/systemd/**",
+)
+#: Files that run code at interpreter start-up, wherever they are.
+STARTUP_NAMES = ("sitecustomize.py", "usercustomize.py")
+_SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+_HOME_EXPR = re.compile(r"\$(?:\{HOME\}|HOME(?![A-Za-z0-9_]))")
+
+
+def _pattern(text: str) -> tuple[str, ...]:
+    return tuple(p for p in text.split("/") if p)
+
+
+def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    if pattern and pattern[-1] == "**":
+        prefix = pattern[:-1]
+        return len(parts) >= len(prefix) and all(
+            fnmatchcase(part, pat) for part, pat in zip(parts, prefix, strict=False)
+        )
+    return len(parts) == len(pattern) and all(map(fnmatchcase, parts, pattern))
+
+
+def _matches_any(parts: tuple[str, ...], patterns: Iterable[str]) -> bool:
+    return any(_matches(parts, _pattern(p)) for p in patterns)
+
+
+# --- normalization -------------------------------------------------------------------
+
+
+def _default_home(home: str | None) -> str:
+    return home if home is not None else os.path.expanduser("~")
+
+
+def _text(path: object) -> str:
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+    if not isinstance(text, str):
+        raise MalformedInputError(f"path must be text, not {type(text).__name__}")
+    if "\0" in text:
+        raise MalformedInputError(f"NUL byte in path {text!r}")
+    if not text:
+        raise MalformedInputError("empty path")
+    return text
+
+
+def _expand_tilde(text: str, home: str) -> str:
+    """POSIX tilde-prefix (XCU 2.6.1): ``~`` and ``~name`` up to the first slash."""
+    if not text.startswith("~"):
+        return text
+    name, slash, rest = text[1:].partition("/")
+    if not name:
+        return home + slash + rest
+    if pwd is not None:
+        try:
+            return pwd.getpwnam(name).pw_dir + slash + rest
+        except KeyError:
+            pass
+    return text
+
+
+def _absolute(path: object, cwd: str | None, home: str | None) -> str:
+    """Expanded and absolute, but not collapsed (symlink resolution needs the '..')."""
+    home_dir = _default_home(home)
+    text = _HOME_EXPR.sub(lambda _: home_dir, _expand_tilde(_text(path), home_dir))
+    if text.startswith("/"):
+        return text
+    base = os.getcwd() if cwd is None else str(normalize_path(cwd, home=home_dir))
+    return base + "/" + text
+
+
+def _collapse(text: str) -> PurePosixPath:
+    """Drop empty and '.' components, apply '..' (which stops at the root)."""
+    parts: list[str] = []
+    for part in text.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return PurePosixPath("/" + "/".join(parts))
+
+
+def normalize_path(
+    path: str | os.PathLike[str], *, cwd: str | None = None, home: str | None = None
+) -> PurePosixPath:
+    """Absolute, expanded and lexically collapsed; raises on NUL bytes or ''."""
+    return _collapse(_absolute(path, cwd, home))
+
+
+# --- symlinks ----------------------------------------------------------------------
+
+_MAX_SYMLINKS = 40  # Linux MAXSYMLINKS
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolution:
+    path: PurePosixPath
+    links: tuple[tuple[str, str], ...]  # (where the link is, what it points to)
+    loop: bool
+
+
+def _readlink(path: str) -> str | None:
+    """The link's target, or None for anything that is not a readable symlink."""
+    try:
+        return os.readlink(path) if stat.S_ISLNK(os.lstat(path).st_mode) else None
+    except OSError:
+        return None
+
+
+def _resolve(absolute: str) -> _Resolution:
+    """Walk components like path_resolution(7): follow links, then apply '..'.
+
+    Missing components (and ones we may not lstat) are kept lexically.
+    """
+    pending = deque(p for p in absolute.split("/") if p not in ("", "."))
+    resolved = "/"
+    links: list[tuple[str, str]] = []
+    while pending:
+        name = pending.popleft()
+        if name == "..":
+            resolved = posixpath.dirname(resolved)
+            continue
+        candidate = posixpath.join(resolved, name)
+        target = _readlink(candidate)
+        if target is None:
+            resolved = candidate
+            continue
+        if len(links) >= _MAX_SYMLINKS:
+            rest = "/".join([name, *pending])
+            return _Resolution(_collapse(resolved + "/" + rest), tuple(links), True)
+        links.append((candidate, target))
+        if target.startswith("/"):
+            resolved = "/"
+        pending.extendleft(reversed([p for p in target.split("/") if p not in ("", ".")]))
+    return _Resolution(_collapse(resolved), tuple(links), False)
+
+
+def resolve_path(
+    path: str | os.PathLike[str], *, cwd: str | None = None, home: str | None = None
+) -> PurePosixPath:
+    """Where the kernel would land: symlinks followed through the longest existing
+    prefix, the non-existent rest appended as written."""
+    absolute = _absolute(path, cwd, home)
+    if str(_collapse(absolute)) in BENIGN_DEVICES:
+        return _collapse(absolute)
+    return _resolve(absolute).path
+
+
+def _absolute_only(path: PurePosixPath | str) -> PurePosixPath:
+    text = _text(path)
+    if not text.startswith("/"):
+        raise MalformedInputError(f"is_within needs absolute paths, got {text!r}")
+    return _collapse(text)
+
+
+def is_within(path: PurePosixPath | str, root: PurePosixPath | str) -> bool:
+    """Component-wise containment after lexical collapse: /tmp/x and /tmp are within
+    /tmp, /tmp2/x is not. Both must be absolute; resolve symlinks first."""
+    inner, outer = _absolute_only(path), _absolute_only(root)
+    return inner.parts[: len(outer.parts)] == outer.parts
+
+
+# --- classification ----------------------------------------------------------------
+
+
+def _home_relative(parts: tuple[str, ...], home: str) -> list[tuple[str, ...]]:
+    """The path relative to every home directory it may be inside."""
+    homes = {_collapse(home).parts, ("/", "root")}
+    if len(parts) >= 3 and parts[1] in ("home", "Users"):
+        homes.add(parts[:3])
+    return [parts[len(h) :] for h in homes if len(h) > 1 and parts[: len(h)] == h]
+
+
+def _is_governance(path: PurePosixPath, governance: Iterable[PurePosixPath]) -> bool:
+    for protected in governance:
+        if is_within(path, protected):
+            return True
+        sidecars = {protected.name + suffix for suffix in _SQLITE_SIDECARS}
+        if path.parent == protected.parent and path.name in sidecars:
+            return True
+    return False
+
+
+def _credential_name(name: str) -> bool:
+    if name in CREDENTIAL_NAME_EXCEPTIONS:
+        return False
+    return any(fnmatchcase(name, pattern) for pattern in CREDENTIAL_NAMES)
+
+
+def _startup_anywhere(parts: tuple[str, ...]) -> bool:
+    """Git hooks, Python start-up files and .pth files in site-packages."""
+    in_hooks = any(parts[i : i + 2] == (".git", "hooks") for i in range(len(parts)))
+    name = parts[-1] if len(parts) > 1 else ""
+    in_site = "site-packages" in parts or "dist-packages" in parts
+    return in_hooks or name in STARTUP_NAMES or (in_site and name.endswith(".pth"))
+
+
+def path_classes(
+    path: PurePosixPath | str, *, home: str | None = None, governance: Iterable[str] = ()
+) -> frozenset[PathClass]:
+    """Every class a (normalized) path falls in; ``{ORDINARY}`` when none."""
+    home_dir = _default_home(home)
+    p = normalize_path(path, home=home_dir)
+    if str(p) in BENIGN_DEVICES:
+        return frozenset({PathClass.ORDINARY})
+    parts, rel_homes = p.parts, _home_relative(p.parts, home_dir)
+    rel = parts[1:]
+    found: set[PathClass] = set()
+    if _is_governance(p, [normalize_path(g, home=home_dir) for g in governance]):
+        found.add(PathClass.GOVERNANCE)
+    if (
+        _matches_any(rel, SYSTEM_CREDENTIALS)
+        or _credential_name(p.name)
+        or any(_matches_any(r, HOME_CREDENTIALS) for r in rel_homes)
+    ):
+        found.add(PathClass.CREDENTIAL)
+    if len(rel) > 1 and rel[0] == "dev":
+        found.add(PathClass.DEVICE)
+    if (
+        _matches_any(rel, SYSTEM_STARTUP)
+        or _startup_anywhere(parts)
+        or any(_matches_any(r, HOME_STARTUP) for r in rel_homes)
+    ):
+        found.add(PathClass.SHELL_STARTUP)
+    if str(p) in SYSTEM_DIRS or _matches_any(rel, SYSTEM_TREES):
+        found.add(PathClass.SYSTEM_CRITICAL)
+    return frozenset(found or {PathClass.ORDINARY})
+
+
+def classify_path(
+    path: PurePosixPath | str, *, home: str | None = None, governance: Iterable[str] = ()
+) -> PathClass:
+    """The most specific class of a path (see ``path_classes`` for all of them)."""
+    classes = path_classes(path, home=home, governance=governance)
+    return next((c for c in _PRIORITY if c in classes), PathClass.ORDINARY)
+
+
+# --- the verdict --------------------------------------------------------------------
+
+
+def _input_notes(text: str, cwd: str | None) -> list[str]:
+    notes: list[str] = []
+    if text.startswith("~") or _HOME_EXPR.search(text):
+        notes.append("home directory expanded")
+    if not text.startswith(("/", "~")) and not _HOME_EXPR.match(text):
+        notes.append(f"relative path joined to {cwd if cwd is not None else os.getcwd()}")
+    if ".." in text.split("/"):
+        notes.append("contains '..'")
+    if "$" in _HOME_EXPR.sub("", text):
+        notes.append("unexpanded '$' left literal")
+    return notes
+
+
+def check_path(
+    path: str | os.PathLike[str],
+    *,
+    safe_paths: Iterable[str] = (),
+    cwd: str | None = None,
+    home: str | None = None,
+    governance: Iterable[str] = (),
+) -> PathVerdict:
+    """Resolve a path and classify it, and every symlink on the way to it.
+
+    A link's own location counts too (writing ``~/.bashrc`` writes wherever it
+    points, and it is still a start-up file). ``inside_safe`` compares resolved
+    forms component-wise; it never removes a protected class.
+    """
+    home_dir = _default_home(home)
+    text = _text(path)
+    absolute = _absolute(text, cwd, home_dir)
+    lexical = _collapse(absolute)
+    if str(lexical) in BENIGN_DEVICES:
+        resolution = _Resolution(lexical, (), False)
+    else:
+        resolution = _resolve(absolute)
+    gov: set[str] = set()
+    for entry in governance:
+        gov.add(str(normalize_path(entry, cwd=cwd, home=home_dir)))
+        gov.add(str(resolve_path(entry, cwd=cwd, home=home_dir)))
+    seen = {lexical, resolution.path, *(_collapse(loc) for loc, _ in resolution.links)}
+    classes = frozenset().union(*(path_classes(p, home=home_dir, governance=gov) for p in seen))
+    if len(classes) > 1:
+        classes -= {PathClass.ORDINARY}
+    safe = [resolve_path(s, cwd=cwd, home=home_dir) for s in safe_paths]
+    inside = any(is_within(resolution.path, root) for root in safe)
+    notes = _input_notes(text, cwd)
+    notes += [f"symlink {loc} -> {target}" for loc, target in resolution.links]
+    if resolution.loop:
+        notes.append("too many symlinks (loop); rest kept lexically")
+    protected = classes & PROTECTED_CLASSES
+    if inside and protected:
+        names = ", ".join(sorted(protected))
+        notes.append(f"inside a safe path, but safe_paths do not open {names}")
+    return PathVerdict(resolution.path, classes, inside, tuple(notes))
