@@ -5,6 +5,12 @@ from __future__ import annotations
 import click
 
 from canopy import __version__
+from canopy.cli.decision_cmds import (
+    authorize_cmd,
+    kill_switch_cmd,
+    lint_policy_cmd,
+    policy_test_cmd,
+)
 from canopy.cli.ledger_cmds import (
     checkpoint_cmd,
     keys_cmd,
@@ -21,7 +27,18 @@ def cli() -> None:
     """Canopy: governance runtime and signed evidence ledger for AI agents."""
 
 
-for command in (verify_cmd, checkpoint_cmd, keys_cmd, rotate_key_cmd, proof_group, quickstart_cmd):
+for command in (
+    verify_cmd,
+    checkpoint_cmd,
+    keys_cmd,
+    rotate_key_cmd,
+    proof_group,
+    quickstart_cmd,
+    kill_switch_cmd,
+    lint_policy_cmd,
+    policy_test_cmd,
+    authorize_cmd,
+):
     cli.add_command(command)
 
 # The seed package's executables run the same commands.
@@ -29,3 +46,4 @@ verify_entry = verify_cmd
 checkpoint_entry = checkpoint_cmd
 keys_entry = keys_cmd
 quickstart_entry = quickstart_cmd
+lint_policy_entry = lint_policy_cmd
