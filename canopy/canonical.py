@@ -34,7 +34,7 @@ _ENCODE = json.JSONEncoder(
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 encoding of ``value``."""
-    needs_reference = _check(value, "$")
+    needs_reference = _check(value, None)
     if needs_reference:
         try:
             return rfc8785.dumps(value)
@@ -51,16 +51,31 @@ def canonical_text(value: Any) -> str:
     return canonical_bytes(value).decode("utf-8")
 
 
-def _check_unicode(text: str, path: str, what: str) -> None:
+# A path is built only when an error is reported: a chain of (parent, step)
+# tuples is cheap to extend, a formatted string per value is not.
+_Path = tuple[Any, str | int] | None
+
+
+def _render(path: _Path) -> str:
+    steps: list[str] = []
+    while path is not None:
+        path, step = path
+        steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return "$" + "".join(reversed(steps))
+
+
+def _check_unicode(text: str, path: _Path, what: str) -> None:
     """Reject lone surrogates, which have no UTF-8 encoding."""
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as e:
-            raise CanonicalEncodingError(f"{path}: {what} contains a lone surrogate") from e
+            raise CanonicalEncodingError(
+                f"{_render(path)}: {what} contains a lone surrogate"
+            ) from e
 
 
-def _check(value: Any, path: str) -> bool:
+def _check(value: Any, path: _Path) -> bool:
     """Validate ``value``; return True if the reference encoder must be used.
 
     The fast encoder differs from JCS only for floats (number formatting) and
@@ -70,36 +85,38 @@ def _check(value: Any, path: str) -> bool:
     if value is None or value is True or value is False:
         return False
     if isinstance(value, str):
-        _check_unicode(value, path, "string")
+        if not value.isascii():
+            _check_unicode(value, path, "string")
         return False
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return False
         raise CanonicalEncodingError(
-            f"{path}: integer {value} is outside the I-JSON safe range (+/-2^53-1); "
+            f"{_render(path)}: integer {value} is outside the I-JSON safe range (+/-2^53-1); "
             "encode it as a string"
         )
     if isinstance(value, float):
         if math.isfinite(value):
             return True
-        raise CanonicalEncodingError(f"{path}: {value!r} is not a JSON number")
+        raise CanonicalEncodingError(f"{_render(path)}: {value!r} is not a JSON number")
     if isinstance(value, dict):
         slow = False
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalEncodingError(
-                    f"{path}: object key {key!r} is a {type(key).__name__}, not a string"
+                    f"{_render(path)}: object key {key!r} is a {type(key).__name__}, not a string"
                 )
-            _check_unicode(key, path, f"object key {key!r}")
-            if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
-                slow = True
-            if _check(item, f"{path}.{key}"):
+            if not key.isascii():
+                _check_unicode(key, path, f"object key {key!r}")
+                if any(ord(ch) > 0xFFFF for ch in key):
+                    slow = True
+            if _check(item, (path, key)):
                 slow = True
         return slow
     if isinstance(value, list | tuple):
         slow = False
         for index, item in enumerate(value):
-            if _check(item, f"{path}[{index}]"):
+            if _check(item, (path, index)):
                 slow = True
         return slow
-    raise CanonicalEncodingError(f"{path}: {type(value).__name__} is not a JSON type")
+    raise CanonicalEncodingError(f"{_render(path)}: {type(value).__name__} is not a JSON type")

@@ -63,10 +63,6 @@ CREATE TABLE signing_keys (
     vkey     TEXT NOT NULL
 );
 
-CREATE TRIGGER events_contiguous BEFORE INSERT ON events
-WHEN NEW.seq IS NOT (SELECT coalesce(max(seq) + 1, 0) FROM events)
-BEGIN SELECT RAISE(ABORT, 'canopy ledger: event sequence must be contiguous'); END;
-
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'canopy ledger is append-only'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events

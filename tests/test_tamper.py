@@ -234,13 +234,22 @@ def test_triggers_reject_update_and_delete(ledger_path: Path) -> None:
         "DELETE FROM checkpoints",
         "UPDATE ledger_meta SET value = 'x'",
         "DELETE FROM signing_keys",
-        "INSERT INTO events (seq, ts, kind, body, salt, leaf_hash, signature) "
-        "VALUES (1000, '', 'x', '{}', x'00', x'00', x'00')",
     ):
         with pytest.raises(sqlite3.DatabaseError, match="canopy ledger"):
             conn.execute(statement)
     conn.close()
     assert verify_ledger(ledger_path).ok
+
+
+def test_inserted_gap_is_caught(ledger_path: Path) -> None:
+    tamper(
+        ledger_path,
+        "INSERT INTO events (seq, ts, kind, body, salt, leaf_hash, signature, nodes) "
+        "SELECT 1000, ts, kind, body, salt, leaf_hash, signature, x'' FROM events WHERE seq = 0",
+    )
+    report = verify_ledger(ledger_path)
+    assert not report.ok
+    assert (report.first_problem.step, report.first_problem.seq) == ("events", N)
 
 
 def test_report_json_names_first_problem(ledger_path: Path) -> None:

@@ -224,6 +224,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages stay hot
     return conn
 
 
@@ -472,30 +473,29 @@ class Ledger:
                 size, signer = self._begin_write()
                 tree = self._tree.copy()
                 key_id = signer.verifier.key_id
-                receipts, rows = [], []
                 seals: list[tuple[int, int, bytes]] = []  # (offset, tree size, root)
+                stamped = []
                 for offset, item in enumerate(prepared):
                     seq = size + offset
                     ts = now_timestamp()
                     leaf = leaf_hash(leaf_bytes_from_digests(seq, ts, item.kind, item.digests))
-                    signature = signer.sign(event_signature_message(self.origin, seq, leaf))
                     nodes = b"".join(h for _, h in tree.append(leaf))
-                    rows.append(
-                        (
-                            seq,
-                            ts,
-                            item.kind,
-                            *item.columns,
-                            item.body,
-                            item.salt,
-                            leaf,
-                            signature,
-                            nodes,
-                        )
-                    )
                     if seal and tree.size % self.checkpoint_interval == 0:
                         seals.append((offset, tree.size, tree.root()))
-                    receipts.append(AppendReceipt(seq, ts, leaf, signature, key_id))
+                    stamped.append((seq, ts, leaf, nodes))
+                signatures = signer.sign_many(
+                    [event_signature_message(self.origin, seq, leaf) for seq, _, leaf, _ in stamped]
+                )
+                rows = [
+                    (seq, ts, item.kind, *item.columns, item.body, item.salt, leaf, sig, nodes)
+                    for (seq, ts, leaf, nodes), item, sig in zip(
+                        stamped, prepared, signatures, strict=True
+                    )
+                ]
+                receipts = [
+                    AppendReceipt(seq, ts, leaf, sig, key_id)
+                    for (seq, ts, leaf, _), sig in zip(stamped, signatures, strict=True)
+                ]
                 self._conn.executemany(_INSERT_EVENT, rows)
                 if extra is not None:
                     extra(size)
