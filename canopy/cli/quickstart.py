@@ -59,7 +59,7 @@ def quickstart_cmd(audit_log_path: Path, safe_path: Path) -> None:
     table.add_column("action", no_wrap=True, min_width=13)
     table.add_column("payload", max_width=24, no_wrap=True, overflow="ellipsis")
     table.add_column("decision", no_wrap=True, min_width=16)
-    table.add_column("rule", overflow="fold")
+    table.add_column("rule", min_width=24, overflow="fold")
     results = []
     for i, (action_type, template) in enumerate(_SESSION, 1):
         payload = {
@@ -72,9 +72,8 @@ def quickstart_cmd(audit_log_path: Path, safe_path: Path) -> None:
         table.add_row(
             str(i),
             action_type,
-            str(shown)[:60],
+            str(shown),
             f"[{colour}]{result['decision']}[/]",
-            result["decided_by"] or "-",
             result["rule_id"] or "-",
         )
     console.print(table)
