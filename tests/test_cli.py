@@ -132,3 +132,74 @@ def test_quickstart_creates_a_verifiable_ledger(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "VALID" in out.stdout
     assert run("canopy", "verify", str(path)).returncode == 0
+
+
+def test_kill_switch_cli_stops_and_releases_an_agent(tmp_path: Path) -> None:
+    from canopy import authorize_action
+
+    ledger = tmp_path / "ks.log"
+    agent = {"public_key": "pk-cli-kill"}
+    avid = authorize_action(agent, "execute_shell", {"command": "ls"}, audit_log_path=ledger)[
+        "avid"
+    ]
+    on = run("canopy", "kill-switch", "on", str(ledger), "--agent", avid, "--reason", "test")
+    assert on.returncode == 0, on.stderr
+    status = run("canopy", "kill-switch", "status", str(ledger))
+    assert avid in status.stdout and "test" in status.stdout
+    stopped = run(
+        "canopy",
+        "authorize",
+        "execute_shell",
+        '{"command": "ls"}',
+        "--ctx",
+        json.dumps(agent),
+        "--ledger",
+        str(ledger),
+    )
+    assert stopped.returncode == 1 and '"DENY"' in stopped.stdout
+    assert run("canopy", "kill-switch", "off", str(ledger), "--agent", avid).returncode == 0
+    allowed = run(
+        "canopy",
+        "authorize",
+        "execute_shell",
+        '{"command": "ls"}',
+        "--ctx",
+        json.dumps(agent),
+        "--ledger",
+        str(ledger),
+    )
+    assert allowed.returncode == 0, allowed.stdout
+    assert run("canopy", "kill-switch", "on", str(ledger), "--agent", "bob").returncode == 2
+    assert run("canopy", "verify", str(ledger)).returncode == 0
+
+
+def test_lint_policy_exit_codes(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("rules:\n  - action_type: execute_shell\n    deny_if: 'rm -rf'\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - action_type: execute_shell\n    deny_regex: '(?=x)'\n")
+    assert run("canopy-lint-policy", str(good)).returncode == 0
+    out = run("canopy", "lint-policy", str(bad))
+    assert out.returncode == 1 and "bad.yaml:3" in out.stdout
+    assert run("canopy", "lint-policy", str(tmp_path / "none.yaml")).returncode == 2
+    bundled = Path(__file__).resolve().parents[1] / "canopy" / "policies"
+    assert run("canopy", "lint-policy", *map(str, bundled.glob("*.yaml"))).returncode == 0
+
+
+def test_policy_test_cli(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        "- name: rm is denied\n  action_type: shell\n  payload: {cmd: 'rm -r -f /tmp/x'}\n"
+        "  expect: DENY\n"
+        "- name: ls is fine\n  action_type: execute_shell\n  payload: {command: ls}\n"
+        "  expect: ALLOW\n"
+    )
+    ok = run("canopy", "policy-test", str(cases))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "2 passed, 0 failed" in ok.stdout
+    cases.write_text(
+        "- name: wrong on purpose\n  action_type: execute_shell\n  payload: {command: ls}\n"
+        "  expect: DENY\n"
+    )
+    failed = run("canopy", "policy-test", str(cases))
+    assert failed.returncode == 1 and "FAIL" in failed.stdout

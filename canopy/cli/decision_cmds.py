@@ -110,11 +110,14 @@ def policy_test_cmd(cases: Path, policy_file: Path | None, as_json: bool) -> Non
     with tempfile.TemporaryDirectory(prefix="canopy-policy-test-") as scratch:
         ledger = Path(scratch) / "cases.log"
 
-        def decide(action_type, payload, agent_ctx):  # type: ignore[no-untyped-def]
-            result = authorize_action(
-                agent_ctx, action_type, payload, policy_file=policy_file, audit_log_path=ledger
+        def decide(*, agent_ctx, action_type, action_payload):  # type: ignore[no-untyped-def]
+            return authorize_action(
+                agent_ctx,
+                action_type,
+                action_payload,
+                policy_file=policy_file,
+                audit_log_path=ledger,
             )
-            return result["decision"]
 
         results = run_policy_cases(cases, policy_file, decide=decide)
     if as_json:
@@ -131,11 +134,11 @@ def policy_test_cmd(cases: Path, policy_file: Path | None, as_json: bool) -> Non
         )
     else:
         table = Table(title=f"policy cases: {cases}")
-        for column in ("case", "expected", "actual", "result"):
-            table.add_column(column)
+        for column in ("case", "expected", "actual", "result", "why"):
+            table.add_column(column, overflow="fold")
         for r in results:
             verdict = "[green]pass[/]" if r.passed else "[bold red]FAIL[/]"
-            table.add_row(r.name, str(r.expected), str(r.actual), verdict)
+            table.add_row(r.case.name, str(r.case.expect), str(r.actual), verdict, r.detail)
         console.print(table)
         passed = sum(r.passed for r in results)
         console.print(f"{passed} passed, {len(results) - passed} failed")
