@@ -62,7 +62,7 @@ def verify_cmd(
     note = checkpoint_file.read_text(encoding="utf-8") if checkpoint_file else None
     with Ledger(ledger, read_only=True) as opened:
         total = opened.size()
-    show_progress = not as_json and total >= _PROGRESS_MIN_EVENTS and sys.stderr.isatty()
+    show_progress = not as_json and total >= _PROGRESS_MIN_EVENTS and console.is_terminal
     progress = Progress(
         TextColumn("verifying"),
         BarColumn(),
