@@ -75,3 +75,27 @@ def test_timestamps_are_canonical_and_ordered() -> None:
     stamps = [now_timestamp() for _ in range(1000)]
     assert stamps == sorted(stamps)
     assert all(len(s) == 27 and s.endswith("Z") for s in stamps)
+
+
+@given(st.dictionaries(names, values, max_size=8))
+def test_verifier_fast_rebuild_matches_the_reference_leaf(fields: dict) -> None:
+    from canopy.ledger.store import _prepare, rebuild_leaf
+
+    fields = {
+        k: v
+        for k, v in fields.items()
+        if k not in {"trace_id", "avid", "decision", "authorization_id", "action_type"}
+    }
+    fields["trace_id"] = "t-1"
+    prepared = _prepare("authorization", fields)
+    ts = now_timestamp()
+    columns = {
+        "trace_id": "t-1",
+        "avid": None,
+        "authorization_id": None,
+        "action_type": None,
+        "decision": None,
+    }
+    rebuilt, leaf = rebuild_leaf(7, ts, "authorization", columns, prepared.body, prepared.salt)
+    assert rebuilt == fields
+    assert leaf == Event(7, ts, "authorization", fields, prepared.salt).leaf_hash()

@@ -22,7 +22,7 @@ Everything here is pure; storage lives in ``canopy.ledger.store``.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import json
 import re
@@ -218,7 +218,7 @@ def leaf_bytes_from_digests(seq: int, ts: str, kind: str, digests: Mapping[str, 
 
 
 def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
+    return binascii.b2a_base64(raw, newline=False).decode("ascii")
 
 
 def event_signature_message(origin: str, seq: int, leaf: bytes) -> bytes:

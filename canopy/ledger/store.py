@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from canopy.canonical import MAX_SAFE_INTEGER
 from canopy.errors import (
     CanonicalEncodingError,
     KeyFileError,
@@ -47,6 +48,7 @@ from canopy.ledger.events import (
     event_signature_message,
     leaf_bytes_from_digests,
     now_timestamp,
+    value_bytes,
 )
 from canopy.ledger.merkle import (
     HASH_SIZE,
@@ -135,7 +137,7 @@ def fields_from_storage(
 ) -> dict[str, Any]:
     """Rebuild an event's fields from its indexed columns and stored body."""
     try:
-        fields = json.loads(decode_body(stored_body))
+        fields = json.loads(decode_body(stored_body), parse_int=_decode_int)
     except ValueError as e:
         raise CanonicalEncodingError(f"stored event body is not JSON: {e}") from e
     if not isinstance(fields, dict):
@@ -144,6 +146,67 @@ def fields_from_storage(
         if value is not None:
             fields[name] = value
     return fields
+
+
+def _decode_int(literal: str) -> int | float:
+    """JCS writes integral floats without a point (2**53 as 9007199254740992):
+    an integer outside the safe range can only have been such a float."""
+    value = int(literal)
+    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(literal)
+
+
+_ENCODE_DECODED = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+).encode
+
+
+def rebuild_leaf(
+    seq: int,
+    ts: str,
+    kind: str,
+    columns: Mapping[str, str | None],
+    stored_body: str | bytes,
+    salt: bytes,
+) -> tuple[dict[str, Any], bytes]:
+    """A stored row's fields and the leaf hash they rebuild (the verifier's hot path).
+
+    Values decoded from an ASCII body without floats re-encode to their JCS
+    bytes through the C encoder directly: anything else a tampered body could
+    hold (huge integers, duplicate keys) changes the digest and is caught.
+    """
+    text = decode_body(stored_body)
+    floats: list[str] = []
+
+    def as_float(literal: str) -> float:
+        floats.append(literal)
+        return float(literal)
+
+    def as_int(literal: str) -> int | float:
+        value = int(literal)
+        return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else as_float(literal)
+
+    try:
+        rest = json.loads(text, parse_float=as_float, parse_int=as_int)
+    except ValueError as e:
+        raise CanonicalEncodingError(f"stored event body is not JSON: {e}") from e
+    if not isinstance(rest, dict):
+        raise CanonicalEncodingError("stored event body is not a JSON object")
+    fast = not floats and text.isascii()
+    canonical: dict[str, bytes] = {}
+    for name, value in rest.items():
+        if fast and not isinstance(value, str):
+            try:
+                canonical[name] = _ENCODE_DECODED(value).encode("utf-8")
+            except ValueError as e:
+                raise CanonicalEncodingError(f"stored field {name!r}: {e}") from e
+        else:
+            canonical[name] = value_bytes(value)
+    for name, value in columns.items():
+        if value is not None:
+            rest[name] = value
+            canonical[name] = value_bytes(value)
+    digests = digests_from_canonical(salt, canonical)
+    return rest, leaf_hash(leaf_bytes_from_digests(seq, ts, kind, digests))
 
 
 def _row_to_stored(row: Sequence[Any]) -> StoredEvent:

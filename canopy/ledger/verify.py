@@ -31,7 +31,6 @@ from canopy.errors import CanopyError, VerificationError
 from canopy.ledger.checkpoint import SignedCheckpoint
 from canopy.ledger.events import (
     INDEXED_FIELDS,
-    Event,
     EventKind,
     event_signature_message,
 )
@@ -40,7 +39,7 @@ from canopy.ledger.note import Verifier
 from canopy.ledger.store import (
     Ledger,
     completing_seq,
-    fields_from_storage,
+    rebuild_leaf,
     rotation_statement,
 )
 
@@ -174,10 +173,8 @@ def _check_chunk(
             body, salt, stored_leaf, signature, nodes = row[3 + n_idx : 8 + n_idx]
             stored_nodes.append(bytes(nodes))
             try:
-                fields = fields_from_storage(
-                    dict(zip(INDEXED_FIELDS, row[3 : 3 + n_idx], strict=True)), body
-                )
-                leaf = Event(seq, row[1], row[2], fields, bytes(salt)).leaf_hash()
+                columns = dict(zip(INDEXED_FIELDS, row[3 : 3 + n_idx], strict=True))
+                fields, leaf = rebuild_leaf(seq, row[1], row[2], columns, body, bytes(salt))
             except CanopyError as e:
                 problems.append(Problem("events", seq, f"stored event cannot be decoded: {e}"))
                 leaf = bytes(stored_leaf)
