@@ -73,13 +73,13 @@ class _Runtime:
         self.layers = (Constitution(), CivilCode(), Firewall(self.governance), PolicyLayer())
 
     def kill_switch_reason(self, avid: str) -> str | None:
-        events = self.ledger.control_events("kill_switch", after=self.kill_switch.last_seq)
+        events = self.ledger.events_of_kind("kill_switch", after=self.kill_switch.last_seq)
         return self.kill_switch.refresh(events).reason_for(avid)
 
     def known_policy_seq(self, content_hash: str) -> int | None:
         if content_hash in self.policy_seqs:
             return self.policy_seqs[content_hash]
-        for event in self.ledger.control_events("policy_activated"):
+        for event in self.ledger.events_of_kind("policy_activated"):
             self.policy_seqs.setdefault(str(event.fields.get("policy_hash")), event.seq)
         return self.policy_seqs.get(content_hash)
 

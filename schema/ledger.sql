@@ -41,12 +41,14 @@ CREATE INDEX events_by_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX events_by_avid ON events (avid) WHERE avid IS NOT NULL;
 CREATE INDEX events_by_authorization ON events (authorization_id)
     WHERE authorization_id IS NOT NULL;
--- Rare control events (kill switch, key rotation, policy activation) are read on
--- the hot path; a partial index keeps that a lookup at no cost to other events.
+-- Rare kinds (kill switch, key rotation, policy activation, approval, incident)
+-- are looked up on hot paths; partial indexes cost nothing for other events.
 -- (SQLite uses a partial index only when the query repeats its predicate.)
 CREATE INDEX events_kill_switch ON events (seq) WHERE kind = 'kill_switch';
 CREATE INDEX events_key_rotation ON events (seq) WHERE kind = 'key_rotation';
 CREATE INDEX events_policy_activated ON events (seq) WHERE kind = 'policy_activated';
+CREATE INDEX events_approval ON events (seq) WHERE kind = 'approval';
+CREATE INDEX events_incident ON events (seq) WHERE kind = 'incident';
 
 -- Signed tree heads (C2SP tlog-checkpoint notes).
 CREATE TABLE checkpoints (

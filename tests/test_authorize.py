@@ -395,7 +395,7 @@ def test_policy_edits_are_picked_up(ledger: Path, tmp_path: Path) -> None:
     r = decide(ledger, "read_file", {"path": "a"}, policy_file=policy)
     assert r["decision"] == "ALLOW"
     with Ledger(ledger, read_only=True) as opened:
-        assert len(opened.control_events("policy_activated")) == 2
+        assert len(opened.events_of_kind("policy_activated")) == 2
 
 
 def test_human_harm_floor_sees_through_disguises() -> None:

@@ -336,12 +336,12 @@ def test_control_events_use_their_partial_index(tmp_path: Path) -> None:
         ledger.append_batch([("authorization", event_fields(i)) for i in range(50)])
         on = ledger.append("kill_switch", {"state": "on"})
         ledger.append_batch([("authorization", event_fields(i)) for i in range(5)])
-        assert [e.seq for e in ledger.control_events("kill_switch")] == [on.seq]
-        assert ledger.control_events("kill_switch", after=on.seq) == []
+        assert [e.seq for e in ledger.events_of_kind("kill_switch")] == [on.seq]
+        assert ledger.events_of_kind("kill_switch", after=on.seq) == []
         plan = ledger._conn.execute(
             "EXPLAIN QUERY PLAN SELECT seq FROM events INDEXED BY events_kill_switch "
             "WHERE kind = 'kill_switch' AND seq > -1 ORDER BY seq"
         ).fetchall()
         assert "events_kill_switch" in str(plan)
         with pytest.raises(ValueError):
-            ledger.control_events("authorization")
+            ledger.events_of_kind("authorization")

@@ -44,7 +44,7 @@ def kill_switch_cmd(
     if state == "status":
         with Ledger(path, read_only=True) as opened:
             fold = KillSwitchState()
-            for event in opened.control_events("kill_switch"):
+            for event in opened.events_of_kind("kill_switch"):
                 fold.apply(event.seq, event.fields)
         if not fold.stopped:
             console.print("kill switch: off (no agent is stopped)")

@@ -67,7 +67,9 @@ APPLICATION_ID = 0x434E5059  # 'CNPY'
 DEFAULT_CHECKPOINT_INTERVAL = 1000
 _SQLITE_HEADER = b"SQLite format 3\x00"
 #: Kinds with a partial index events_<kind> (schema/ledger.sql).
-_CONTROL_KINDS = frozenset({"kill_switch", "key_rotation", "policy_activated"})
+_INDEXED_KINDS = frozenset(
+    {"kill_switch", "key_rotation", "policy_activated", "approval", "incident"}
+)
 _INDEXED = frozenset(INDEXED_FIELDS)
 _BUSY_TIMEOUT_MS = 60_000
 
@@ -725,14 +727,15 @@ class Ledger:
             ).fetchall()
         return [_row_to_stored(row) for row in rows]
 
-    def control_events(self, kind: str, *, after: int = -1) -> list[StoredEvent]:
-        """Kill-switch, key-rotation or policy-activation events after ``after``.
+    def events_of_kind(self, kind: str, *, after: int = -1) -> list[StoredEvent]:
+        """Events of a rare kind (kill switch, key rotation, policy activation,
+        approval, incident) after ``after``, through the kind's partial index.
 
-        These are read on the hot path, so the query names the kind literally
-        and SQLite can use the partial index that covers only these kinds.
+        The query names the kind literally: SQLite uses a partial index only
+        when the query repeats its predicate.
         """
-        if kind not in _CONTROL_KINDS:
-            raise ValueError(f"{kind!r} is not a control event kind ({sorted(_CONTROL_KINDS)})")
+        if kind not in _INDEXED_KINDS:
+            raise ValueError(f"{kind!r} has no kind index ({sorted(_INDEXED_KINDS)})")
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {_EVENT_COLUMNS} FROM events INDEXED BY events_{kind} "
