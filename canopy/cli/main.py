@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from canopy import __version__
+from canopy.cli.absence_cmds import prove_absent_cmd
 from canopy.cli.decision_cmds import (
     authorize_cmd,
     kill_switch_cmd,
@@ -19,6 +20,7 @@ from canopy.cli.ledger_cmds import (
     verify_cmd,
 )
 from canopy.cli.quickstart import quickstart_cmd
+from canopy.cli.witness_cmds import witness_group
 
 
 @click.group()
@@ -38,6 +40,8 @@ for command in (
     lint_policy_cmd,
     policy_test_cmd,
     authorize_cmd,
+    prove_absent_cmd,
+    witness_group,
 ):
     cli.add_command(command)
 
@@ -47,3 +51,4 @@ checkpoint_entry = checkpoint_cmd
 keys_entry = keys_cmd
 quickstart_entry = quickstart_cmd
 lint_policy_entry = lint_policy_cmd
+prove_absent_entry = prove_absent_cmd

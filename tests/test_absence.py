@@ -1,0 +1,287 @@
+"""Negative proofs: sound (nothing present can be proven absent, any change breaks a
+proof) and complete (anything truly absent in the window can be proven)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from canopy.errors import MalformedInputError, VerificationError
+from canopy.ledger.absence import (
+    AbsenceQuery,
+    EventsPresentError,
+    build_window_proof,
+    verify_absence_proof,
+)
+from canopy.ledger.note import generate_signer
+from canopy.ledger.store import Ledger
+
+
+def _event(i: int, rng: random.Random) -> tuple[str, dict]:
+    kind = rng.choice(["authorization", "authorization", "execution", "tool_result", "approval"])
+    fields = {
+        "trace_id": f"trace-{rng.randrange(6)}",
+        "avid": f"AVID-{rng.randrange(3):032x}",
+        "authorization_id": f"auth-{rng.randrange(12)}",
+    }
+    if kind == "authorization":
+        fields["action_type"] = rng.choice(["execute_shell", "spend_money"])
+        fields["decision"] = rng.choice(["ALLOW", "DENY"])
+        fields["payload"] = (
+            {"command": rng.choice(["ls", "rm -rf /tmp/x", "git push"])}
+            if fields["action_type"] == "execute_shell"
+            else {"amount": str(rng.randrange(100)), "recipient": f"acct_{rng.randrange(4)}"}
+        )
+    return kind, fields
+
+
+def make_ledger(path: Path, n: int, seed: int, interval: int = 7) -> Ledger:
+    rng = random.Random(seed)
+    ledger = Ledger(path, checkpoint_interval=interval)
+    ledger.append_batch([_event(i, rng) for i in range(n)])
+    ledger.checkpoint()
+    return ledger
+
+
+def naive_matches(ledger: Ledger, query: AbsenceQuery, start: int, end: int) -> list[int]:
+    return [e.seq for e in ledger.iter_events(start, end) if query.matches_stored(e)]
+
+
+QUERIES = [
+    lambda r: AbsenceQuery(trace_id=f"trace-{r.randrange(8)}"),
+    lambda r: AbsenceQuery(avid=f"AVID-{r.randrange(5):032x}"),
+    lambda r: AbsenceQuery(
+        authorization_id=f"auth-{r.randrange(14)}",
+        kind=r.choice(["execution", "tool_result", "approval", "any"]),
+    ),
+    lambda r: AbsenceQuery(action_type="execute_shell", payload_contains="rm -rf"),
+    lambda r: AbsenceQuery(action_type="spend_money", payload_regex=r'"recipient":"acct_[23]"'),
+]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 40), which=st.integers(0, len(QUERIES) - 1))
+def test_sound_and_complete_on_random_ledgers(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, n: int, which: int
+) -> None:
+    rng = random.Random(seed)
+    ledger = make_ledger(tmp_path_factory.mktemp("abs") / "l.db", n, seed)
+    sizes = [c.size for c in ledger.checkpoints()]
+    end = rng.choice(sizes)
+    start = rng.choice([0, *[s for s in sizes if s <= end]])
+    query = QUERIES[which](rng)
+    present = naive_matches(ledger, query, start, end)
+    if present:
+        with pytest.raises(EventsPresentError) as info:
+            build_window_proof(ledger, query, start=start, end=end)
+        assert info.value.seqs == present
+    else:
+        proof = build_window_proof(ledger, query, start=start, end=end)
+        result = verify_absence_proof(json.loads(json.dumps(proof)), [ledger.verifier])
+        assert (result.start, result.end) == (start, end)
+        assert result.query == query
+    ledger.close()
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ledger, dict]:
+    ledger = make_ledger(tmp_path_factory.mktemp("sample") / "l.db", 30, seed=5)
+    start = ledger.checkpoints()[1].size
+    proof = build_window_proof(ledger, AbsenceQuery(trace_id="trace-99"), start=start)
+    return ledger, proof
+
+
+def _mutations(proof: dict) -> list[dict]:
+    """Single changes: one bit of every hash/digest/salt, every number, every string."""
+    out = []
+
+    def flip_b64(text: str, bit: int) -> str:
+        raw = bytearray(base64.b64decode(text))
+        raw[bit // 8 % len(raw)] ^= 1 << (bit % 8)
+        return base64.b64encode(bytes(raw)).decode()
+
+    for i in range(len(proof["compact_range"])):
+        for bit in (0, 77, 255):
+            m = copy.deepcopy(proof)
+            m["compact_range"][i] = flip_b64(m["compact_range"][i], bit)
+            out.append(m)
+    for i, event in enumerate(proof["events"]):
+        for name in event["hidden"]:
+            m = copy.deepcopy(proof)
+            m["events"][i]["hidden"][name] = flip_b64(event["hidden"][name], i * 7 + 3)
+            out.append(m)
+        for name in event["revealed"]:
+            m = copy.deepcopy(proof)
+            m["events"][i]["revealed"][name]["salt"] = flip_b64(
+                event["revealed"][name]["salt"], i + 1
+            )
+            out.append(m)
+            m = copy.deepcopy(proof)
+            value = m["events"][i]["revealed"][name]["value"]
+            m["events"][i]["revealed"][name]["value"] = value + "x"
+            out.append(m)
+        for key, delta in (("seq", 1), ("seq", -1)):
+            m = copy.deepcopy(proof)
+            m["events"][i][key] += delta
+            out.append(m)
+        m = copy.deepcopy(proof)
+        m["events"][i]["kind"] = "incident" if event["kind"] != "incident" else "approval"
+        out.append(m)
+        m = copy.deepcopy(proof)
+        m["events"][i]["ts"] = m["events"][i]["ts"][:-2] + (
+            "0Z" if event["ts"][-2] != "0" else "1Z"
+        )
+        out.append(m)
+    for key in ("from", "to"):
+        for delta in (-1, 1):
+            m = copy.deepcopy(proof)
+            m["window"][key] += delta
+            out.append(m)
+    for change in (
+        lambda m: m["query"].update(trace_id="trace-1"),
+        lambda m: m.update(statement=m["statement"].replace("trace-99", "trace-98")),
+        lambda m: m.update(origin=m["origin"] + "x"),
+        lambda m: m.update(checkpoint=m["checkpoint"].replace("\n30\n", "\n29\n")),
+        lambda m: m["events"].pop(),
+        lambda m: m["events"].pop(0),
+        lambda m: m["events"].reverse(),
+        lambda m: m["compact_range"].pop(),
+    ):
+        m = copy.deepcopy(proof)
+        change(m)
+        out.append(m)
+    sig_line = proof["checkpoint"].rstrip("\n").split("\n")[-1]
+    b64 = sig_line.rsplit(" ", 1)[1]
+    for bit in (40, 300, 511):
+        m = copy.deepcopy(proof)
+        m["checkpoint"] = m["checkpoint"].replace(b64, flip_b64(b64, bit))
+        out.append(m)
+    return out
+
+
+def test_every_single_change_breaks_the_proof(sample: tuple[Ledger, dict]) -> None:
+    ledger, proof = sample
+    verify_absence_proof(proof, [ledger.verifier])
+    mutations = _mutations(proof)
+    assert len(mutations) > 150
+    for mutated in mutations:
+        with pytest.raises(VerificationError):
+            verify_absence_proof(mutated, [ledger.verifier])
+
+
+def test_wrong_key_is_invalid(sample: tuple[Ledger, dict]) -> None:
+    _, proof = sample
+    with pytest.raises(VerificationError):
+        verify_absence_proof(proof, [generate_signer("canopy.ledger/other").verifier])
+
+
+def test_proofs_disclose_only_what_the_query_needs(sample: tuple[Ledger, dict]) -> None:
+    ledger, proof = sample
+    for event in proof["events"]:
+        assert set(event["revealed"]) <= {"trace_id"}
+        assert "payload" not in event["revealed"]
+    by_payload = build_window_proof(
+        ledger, AbsenceQuery(action_type="execute_shell", payload_contains="mkfs")
+    )
+    for event in by_payload["events"]:
+        revealed = set(event["revealed"])
+        assert revealed <= {"action_type", "payload"}
+        if "payload" in revealed:
+            assert event["revealed"]["action_type"]["value"] == "execute_shell"
+
+
+def test_completeness_at_the_window_edges(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.db", checkpoint_interval=10)
+    ledger.append_batch([("authorization", {"trace_id": "early"}) for _ in range(10)])
+    ledger.append_batch([("authorization", {"trace_id": "middle"}) for _ in range(10)])
+    ledger.append_batch([("authorization", {"trace_id": "late"}) for _ in range(10)])
+    keys = [ledger.verifier]
+    # only before a
+    verify_absence_proof(
+        build_window_proof(ledger, AbsenceQuery(trace_id="early"), start=10, end=20), keys
+    )
+    # only after b
+    verify_absence_proof(
+        build_window_proof(ledger, AbsenceQuery(trace_id="late"), start=0, end=20), keys
+    )
+    with pytest.raises(EventsPresentError):
+        build_window_proof(ledger, AbsenceQuery(trace_id="middle"), start=10, end=20)
+
+
+def test_trusted_checkpoint_catches_a_rewritten_prefix(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.db", checkpoint_interval=10)
+    ledger.append_batch([("authorization", {"trace_id": f"t{i}"}) for i in range(20)])
+    proof = build_window_proof(ledger, AbsenceQuery(trace_id="zz"))
+    kept = ledger.checkpoint_at(10).note
+    verify_absence_proof(proof, [ledger.verifier], trusted_checkpoint=kept)
+    other = Ledger(tmp_path / "o.db", checkpoint_interval=10)
+    other.append_batch([("authorization", {"trace_id": "x"}) for _ in range(10)])
+    with pytest.raises(VerificationError):
+        verify_absence_proof(
+            proof,
+            [ledger.verifier],
+            trusted_checkpoint=other.checkpoint_at(10).note.replace(other.origin, ledger.origin),
+        )
+
+
+def test_bad_queries_are_usage_errors() -> None:
+    for kwargs in (
+        {},
+        {"trace_id": "a", "avid": "b"},
+        {"kind": "execution", "trace_id": "a"},
+        {"payload_contains": "x", "trace_id": "a"},
+        {"action_type": "x", "payload_contains": "a", "payload_regex": "b"},
+        {"action_type": "x", "payload_regex": "(?=lookahead)"},
+    ):
+        with pytest.raises(MalformedInputError):
+            AbsenceQuery(**kwargs)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "canopy"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_prove_and_verify(tmp_path: Path) -> None:
+    ledger = make_ledger(tmp_path / "l.db", 25, seed=9)
+    vkey = ledger.verifier.vkey
+    present = naive_matches(ledger, AbsenceQuery(trace_id="trace-1"), 0, ledger.size())
+    ledger.close()
+    out = tmp_path / "p.json"
+    made = _cli("prove-absent", str(tmp_path / "l.db"), "--trace-id", "trace-77", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "Absence is relative to signed checkpoints" in made.stdout
+    checked = _cli("prove-absent", "--verify", str(out), "--public-key", vkey)
+    assert checked.returncode == 0 and "no event matches trace_id == 'trace-77'" in checked.stdout
+    refused = _cli(
+        "prove-absent",
+        str(tmp_path / "l.db"),
+        "--trace-id",
+        "trace-1",
+        "--out",
+        str(tmp_path / "q.json"),
+    )
+    assert refused.returncode == 1 and not (tmp_path / "q.json").exists()
+    assert f"seq {present[0]}" in refused.stderr
+    doc = json.loads(out.read_text())
+    doc["window"]["from"] = 1
+    out.write_text(json.dumps(doc))
+    assert _cli("prove-absent", "--verify", str(out), "--public-key", vkey).returncode == 1
+    assert _cli("prove-absent", str(tmp_path / "l.db"), "--out", str(out)).returncode == 2
+
+
+def test_proof_matches_its_json_schema(sample: tuple[Ledger, dict]) -> None:
+    from test_proofs import _validator
+
+    _validator("absence-proof.schema.json").validate(sample[1])
