@@ -17,6 +17,12 @@ _EXPORTS = {
     "Severity": "canopy.decisions.model",
     "CanopyPermissionError": "canopy.decisions.model",
     "Ledger": "canopy.ledger.store",
+    "safe_tool": "canopy.integrations.guards",
+    "guard_tool": "canopy.integrations.guards",
+    "guard_tool_http": "canopy.integrations.guards",
+    "prompt_for_approval": "canopy.evidence.approvals",
+    "record_approval_decision": "canopy.evidence.approvals",
+    "open_incident": "canopy.evidence.incidents",
 }
 
 __all__ = [
@@ -26,11 +32,20 @@ __all__ = [
     "Severity",
     "__version__",
     "authorize_action",
+    "guard_tool",
+    "guard_tool_http",
+    "open_incident",
+    "prompt_for_approval",
+    "record_approval_decision",
+    "safe_tool",
 ]
 
 if TYPE_CHECKING:
     from canopy.authorize import authorize_action
     from canopy.decisions.model import CanopyPermissionError, Decision, Severity
+    from canopy.evidence.approvals import prompt_for_approval, record_approval_decision
+    from canopy.evidence.incidents import open_incident
+    from canopy.integrations.guards import guard_tool, guard_tool_http, safe_tool
     from canopy.ledger.store import Ledger
 
 

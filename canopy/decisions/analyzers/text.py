@@ -84,8 +84,14 @@ def normalize_text(text: str) -> str:
     whitespace collapsed to single spaces."""
     folded = unicodedata.normalize("NFKC", text)
     folded = _visible(folded.translate(_BLANK_TABLE))
-    folded = folded.translate(_CONFUSABLE_TABLE).casefold()
-    folded = unicodedata.normalize("NFKC", folded)
+    # Case folding can produce a look-alike ('Ω' -> 'ω'), and mapping one can
+    # need folding again: repeat until nothing changes (idempotent by design).
+    for _ in range(4):
+        mapped = folded.translate(_CONFUSABLE_TABLE).casefold().translate(_CONFUSABLE_TABLE)
+        mapped = unicodedata.normalize("NFKC", mapped)
+        if mapped == folded:
+            break
+        folded = mapped
     return " ".join(folded.split())
 
 
