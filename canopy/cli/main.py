@@ -6,12 +6,14 @@ import click
 
 from canopy import __version__
 from canopy.cli.absence_cmds import prove_absent_cmd
+from canopy.cli.approval_cmds import approvals_group
 from canopy.cli.decision_cmds import (
     authorize_cmd,
     kill_switch_cmd,
     lint_policy_cmd,
     policy_test_cmd,
 )
+from canopy.cli.incident_cmds import incident_cmd
 from canopy.cli.ledger_cmds import (
     checkpoint_cmd,
     keys_cmd,
@@ -20,6 +22,7 @@ from canopy.cli.ledger_cmds import (
     verify_cmd,
 )
 from canopy.cli.quickstart import quickstart_cmd
+from canopy.cli.report_cmds import report_cmd
 from canopy.cli.witness_cmds import witness_group
 
 
@@ -42,6 +45,9 @@ for command in (
     authorize_cmd,
     prove_absent_cmd,
     witness_group,
+    incident_cmd,
+    report_cmd,
+    approvals_group,
 ):
     cli.add_command(command)
 
@@ -51,4 +57,6 @@ checkpoint_entry = checkpoint_cmd
 keys_entry = keys_cmd
 quickstart_entry = quickstart_cmd
 lint_policy_entry = lint_policy_cmd
+incident_entry = incident_cmd
+report_entry = report_cmd
 prove_absent_entry = prove_absent_cmd
