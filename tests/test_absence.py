@@ -285,3 +285,63 @@ def test_proof_matches_its_json_schema(sample: tuple[Ledger, dict]) -> None:
     from test_proofs import _validator
 
     _validator("absence-proof.schema.json").validate(sample[1])
+
+
+def test_witness_cosigned_proof_defeats_a_resigned_rewrite(tmp_path: Path) -> None:
+    """An attacker with the ledger's own key rewrites history and re-signs it: the
+    witness refuses to cosign the fork, so a proof that demands the witness fails."""
+    import shutil
+
+    from ledger_helpers import tamper
+
+    from canopy.errors import RollbackError
+    from canopy.witness.service import Witness
+
+    path = tmp_path / "l.db"
+    ledger = Ledger(path, checkpoint_interval=1000)
+    ledger.append_batch([("authorization", {"trace_id": f"t{i}"}) for i in range(12)])
+    ledger.append("execution", {"trace_id": "t3", "authorization_id": "auth-secret"})
+    ledger.checkpoint()
+    witness = Witness(tmp_path / "witness.db")
+    witness.add_log(ledger.origin, [ledger.verifier])
+    cosigned = witness.cosign_ledger(ledger)
+    query = AbsenceQuery(authorization_id="auth-secret", kind="execution")
+    with pytest.raises(EventsPresentError):
+        build_window_proof(ledger, query)
+
+    # The forger: same origin, same (stolen) key, history without the execution.
+    forged = tmp_path / "forged.db"
+    shutil.copy(f"{path}.key", f"{forged}.key")
+    Ledger(forged).close()
+    tamper(forged, "UPDATE ledger_meta SET value = ? WHERE key = 'origin'", params=(ledger.origin,))
+    fake = Ledger(forged)
+    fake.append_batch([("authorization", {"trace_id": f"t{i}"}) for i in range(12)])
+    fake.append("execution", {"trace_id": "t3", "authorization_id": "auth-other"})
+    fake.checkpoint()
+    proof = build_window_proof(fake, query)
+    # Valid against the log key alone: that is exactly the limit the statement names.
+    verify_absence_proof(proof, [ledger.verifier])
+    # The witness will not cosign the fork ...
+    with pytest.raises(RollbackError):
+        witness.cosign_ledger(fake)
+    # ... so demanding its cosignature refuses the forged proof,
+    with pytest.raises(VerificationError):
+        verify_absence_proof(proof, [ledger.verifier], witness_keys=[witness.verifier], quorum=1)
+    # and transplanting the genuine cosignature onto the forged checkpoint fails too.
+    transplanted = dict(proof)
+    genuine_line = cosigned.rstrip("\n").split("\n")[-1]
+    transplanted["checkpoint"] = proof["checkpoint"] + genuine_line + "\n"
+    with pytest.raises(VerificationError):
+        verify_absence_proof(
+            transplanted, [ledger.verifier], witness_keys=[witness.verifier], quorum=1
+        )
+    # A genuine proof with the genuine cosigned checkpoint passes the same demand.
+    honest = build_window_proof(
+        ledger, AbsenceQuery(authorization_id="auth-other", kind="execution")
+    )
+    honest["checkpoint"] = cosigned
+    result = verify_absence_proof(
+        honest, [ledger.verifier], witness_keys=[witness.verifier], quorum=1
+    )
+    assert result.witnesses == (witness.verifier.name,)
+    assert f"cosigned by witnesses {witness.verifier.name}" in result.statement
