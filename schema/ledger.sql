@@ -49,6 +49,7 @@ CREATE INDEX events_key_rotation ON events (seq) WHERE kind = 'key_rotation';
 CREATE INDEX events_policy_activated ON events (seq) WHERE kind = 'policy_activated';
 CREATE INDEX events_approval ON events (seq) WHERE kind = 'approval';
 CREATE INDEX events_incident ON events (seq) WHERE kind = 'incident';
+CREATE INDEX events_index_commitment ON events (seq) WHERE kind = 'index_commitment';
 
 -- Signed tree heads (C2SP tlog-checkpoint notes).
 CREATE TABLE checkpoints (

@@ -345,3 +345,184 @@ def test_witness_cosigned_proof_defeats_a_resigned_rewrite(tmp_path: Path) -> No
     )
     assert result.witnesses == (witness.verifier.name,)
     assert f"cosigned by witnesses {witness.verifier.name}" in result.statement
+
+
+# --- keyed (compact) proofs ------------------------------------------------------------
+
+KEYED_QUERIES = [
+    lambda r: AbsenceQuery(trace_id=f"trace-{r.randrange(8)}"),
+    lambda r: AbsenceQuery(avid=f"AVID-{r.randrange(5):032x}"),
+    lambda r: AbsenceQuery(
+        authorization_id=f"auth-{r.randrange(14)}",
+        kind=r.choice(["execution", "tool_result", "approval", "any"]),
+    ),
+    lambda r: AbsenceQuery(action_type=r.choice(["execute_shell", "spend_money", "send_message"])),
+]
+
+
+def indexed_ledger(path: Path, n: int, seed: int) -> Ledger:
+    from canopy.ledger.keyindex import commit_index
+
+    ledger = make_ledger(path, n, seed)
+    commit_index(ledger)
+    ledger.checkpoint()
+    return ledger
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 40), which=st.integers(0, 3))
+def test_keyed_proofs_are_sound_and_complete(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, n: int, which: int
+) -> None:
+    from canopy.ledger.absence import build_absence_proof, build_keyed_proof
+
+    rng = random.Random(seed)
+    ledger = indexed_ledger(tmp_path_factory.mktemp("keyed") / "l.db", n, seed)
+    query = KEYED_QUERIES[which](rng)
+    present = naive_matches(ledger, query, 0, n)
+    keyed = build_keyed_proof(ledger, query)
+    if present:
+        assert keyed is None  # the index cannot claim what is there is absent
+        with pytest.raises(EventsPresentError):
+            build_absence_proof(ledger, query, end=n)
+    else:
+        assert keyed is not None, query  # complete: every absent key has a compact proof
+        result = verify_absence_proof(json.loads(json.dumps(keyed)), [ledger.verifier])
+        assert (result.start, result.end) == (0, n)
+    ledger.close()
+
+
+def test_keyed_proof_for_a_key_seen_only_before_the_window(tmp_path: Path) -> None:
+    from canopy.ledger.absence import build_keyed_proof
+    from canopy.ledger.keyindex import commit_index
+
+    ledger = Ledger(tmp_path / "l.db", checkpoint_interval=1000)
+    ledger.append_batch([("authorization", {"trace_id": "early"}) for _ in range(5)])
+    ledger.append_batch([("authorization", {"trace_id": "later"}) for _ in range(5)])
+    commit_index(ledger)
+    ledger.checkpoint()
+    proof = build_keyed_proof(ledger, AbsenceQuery(trace_id="early"), start=5)
+    assert proof is not None and "found" in proof["index"]
+    verify_absence_proof(proof, [ledger.verifier])
+    assert build_keyed_proof(ledger, AbsenceQuery(trace_id="later"), start=5) is None
+
+
+@pytest.fixture(scope="module")
+def keyed_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ledger, dict]:
+    from canopy.ledger.absence import build_keyed_proof
+
+    ledger = indexed_ledger(tmp_path_factory.mktemp("ksample") / "l.db", 40, seed=11)
+    proof = build_keyed_proof(ledger, AbsenceQuery(authorization_id="auth-404", kind="any"))
+    assert proof is not None and {"left", "right"} <= set(proof["index"])
+    return ledger, proof
+
+
+def test_every_change_breaks_a_keyed_proof(keyed_sample: tuple[Ledger, dict]) -> None:
+    ledger, proof = keyed_sample
+    verify_absence_proof(proof, [ledger.verifier])
+
+    def flip(text: str, bit: int) -> str:
+        raw = bytearray(base64.b64decode(text))
+        raw[bit // 8 % len(raw)] ^= 1 << (bit % 8)
+        return base64.b64encode(bytes(raw)).decode()
+
+    mutations = []
+    for side in ("left", "right"):
+        for bit in range(0, 42 * 8, 5):
+            m = copy.deepcopy(proof)
+            m["index"][side]["leaf"] = flip(m["index"][side]["leaf"], bit)
+            mutations.append(m)
+        for i in range(len(proof["index"][side]["path"])):
+            m = copy.deepcopy(proof)
+            m["index"][side]["path"][i] = flip(m["index"][side]["path"][i], i * 11)
+            mutations.append(m)
+        for delta in (-1, 1):
+            m = copy.deepcopy(proof)
+            m["index"][side]["index"] += delta
+            mutations.append(m)
+    for name in ("index_root", "index_size", "index_count"):
+        m = copy.deepcopy(proof)
+        value = m["commitment"]["event"]["revealed"][name]["value"]
+        m["commitment"]["event"]["revealed"][name]["value"] = (
+            value + 1 if isinstance(value, int) else flip(value, 3)
+        )
+        mutations.append(m)
+    for i in range(len(proof["commitment"]["hashes"])):
+        m = copy.deepcopy(proof)
+        m["commitment"]["hashes"][i] = flip(m["commitment"]["hashes"][i], 9)
+        mutations.append(m)
+    for change in (
+        lambda m: m["query"].update(authorization_id="auth-1"),
+        lambda m: m["window"].update(to=m["window"]["to"] - 1),
+        lambda m: m["window"].update(**{"from": 1}),
+        lambda m: m["index"].pop("left"),
+        lambda m: m["index"].update(left=m["index"]["right"]),
+        lambda m: m.update(statement=m["statement"] + " "),
+        lambda m: m.update(method="window"),
+    ):
+        m = copy.deepcopy(proof)
+        change(m)
+        mutations.append(m)
+    assert len(mutations) > 100
+    for mutated in mutations:
+        with pytest.raises(VerificationError):
+            verify_absence_proof(mutated, [ledger.verifier])
+
+
+def test_keyed_proof_is_small(keyed_sample: tuple[Ledger, dict]) -> None:
+    assert len(json.dumps(keyed_sample[1])) < 8 * 1024
+
+
+def test_a_forged_index_commitment_is_caught_by_verification(tmp_path: Path) -> None:
+    """An owner who commits an index that omits a key is caught by canopy verify."""
+    from canopy.ledger import keyindex
+    from canopy.ledger.verify import verify_ledger
+
+    ledger = make_ledger(tmp_path / "l.db", 30, seed=3)
+    table = keyindex.table_for(ledger._conn, ledger.size())
+    table.pop(keyindex.key_hash("t:trace-1"))  # hide a trace
+    leaves = keyindex.build_index(table)
+    root = keyindex.IndexFile.write(keyindex.index_path_for(ledger.path), ledger.size(), leaves)
+    ledger.append(
+        "index_commitment",
+        {
+            "index_format": keyindex.INDEX_FORMAT,
+            "index_size": ledger.size(),
+            "index_root": base64.b64encode(root).decode(),
+            "index_count": len(leaves),
+        },
+    )
+    ledger.checkpoint()
+    report = verify_ledger(ledger.path)
+    assert not report.ok
+    assert any(p.step == "index" for p in report.problems)
+
+
+def test_cli_index_commit_then_compact_proof(tmp_path: Path) -> None:
+    ledger = make_ledger(tmp_path / "l.db", 25, seed=9)
+    vkey = ledger.verifier.vkey
+    ledger.close()
+    committed = _cli("index", "commit", str(tmp_path / "l.db"))
+    assert committed.returncode == 0, committed.stderr
+    out = tmp_path / "k.json"
+    made = _cli(
+        "prove-absent",
+        str(tmp_path / "l.db"),
+        "--authorization-id",
+        "auth-77",
+        "--kind",
+        "execution",
+        "--out",
+        str(out),
+    )
+    assert made.returncode == 0 and "compact key-index" in made.stdout
+    assert json.loads(out.read_text())["method"] == "keyed"
+    assert _cli("prove-absent", "--verify", str(out), "--public-key", vkey).returncode == 0
+
+
+def test_keyed_proof_matches_its_json_schema(keyed_sample: tuple[Ledger, dict]) -> None:
+    from test_proofs import _validator
+
+    _validator("absence-proof.schema.json").validate(keyed_sample[1])

@@ -114,7 +114,7 @@ def _query(opts):  # type: ignore[no-untyped-def]
 
 
 def _prove(opts) -> None:  # type: ignore[no-untyped-def]
-    from canopy.ledger.absence import EventsPresentError, build_window_proof
+    from canopy.ledger.absence import EventsPresentError, build_absence_proof
     from canopy.ledger.store import Ledger
 
     if opts["ledger"] is None:
@@ -126,14 +126,15 @@ def _prove(opts) -> None:  # type: ignore[no-untyped-def]
         start, _ = _bound(opts["start"], ledger, "--from")
         end, end_note = _bound(opts["end"], ledger, "--to")
         try:
-            proof = build_window_proof(ledger, query, start=start or 0, end=end)
+            proof = build_absence_proof(ledger, query, start=start or 0, end=end)
         except EventsPresentError as e:
             err_console.print(f"[bold red]present:[/] {e}; no absence proof can exist")
             sys.exit(EXIT_FAILED)
         if end_note is not None:
             proof["checkpoint"] = end_note  # keeps the witnesses' cosignatures
     opts["out"].write_text(json.dumps(proof, indent=1) + "\n", encoding="utf-8")
-    console.print(f"[bold green]absent[/] proof written to {opts['out']}")
+    method = "compact key-index" if proof["method"] == "keyed" else "window disclosure"
+    console.print(f"[bold green]absent[/] {method} proof written to {opts['out']}")
     console.print(proof["statement"])
 
 
@@ -177,3 +178,33 @@ def _witness_key(value: str):  # type: ignore[no-untyped-def]
         return CosignatureVerifier.from_vkey(text)
     except ValueError as e:
         raise click.BadParameter(f"{value}: {e}", param_hint="--witness") from e
+
+
+@click.group("index")
+def index_group() -> None:
+    """The key index that makes whole-history absence proofs compact."""
+
+
+@index_group.command("commit")
+@click.argument("ledger", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-checkpoint", is_flag=True, help="Do not seal a checkpoint after it.")
+@handle_errors
+def index_commit_cmd(ledger: Path, no_checkpoint: bool) -> None:
+    """Index every event of LEDGER and record the index root as a signed event.
+
+    Run it periodically (e.g. from cron); keyed absence proofs use the latest
+    commitment that a checkpoint covers, so by default a checkpoint is sealed.
+    """
+    from canopy.ledger.keyindex import commit_index, index_path_for
+    from canopy.ledger.store import Ledger
+
+    with Ledger(ledger, create=False) as opened:
+        fields = commit_index(opened)
+        sealed = None if no_checkpoint else opened.checkpoint()
+    console.print(
+        f"key index over {fields['index_size']} events ({fields['index_count']} leaves), "
+        f"root {fields['index_root']}, recorded at event {fields['seq']} "
+        f"({index_path_for(ledger)})"
+    )
+    if sealed is not None:
+        console.print(f"checkpoint sealed at size {sealed.size}")

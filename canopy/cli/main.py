@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from canopy import __version__
-from canopy.cli.absence_cmds import prove_absent_cmd
+from canopy.cli.absence_cmds import index_group, prove_absent_cmd
 from canopy.cli.approval_cmds import approvals_group
 from canopy.cli.decision_cmds import (
     authorize_cmd,
@@ -44,6 +44,7 @@ for command in (
     policy_test_cmd,
     authorize_cmd,
     prove_absent_cmd,
+    index_group,
     witness_group,
     incident_cmd,
     report_cmd,

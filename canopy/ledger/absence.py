@@ -36,6 +36,8 @@ __all__ = [
     "AbsenceQuery",
     "AbsenceResult",
     "EventsPresentError",
+    "build_absence_proof",
+    "build_keyed_proof",
     "build_window_proof",
     "statement_for",
     "verify_absence_proof",
@@ -143,6 +145,21 @@ class AbsenceQuery:
         assert self.payload_regex is not None
         return _compile(self.payload_regex).search(text) is not None
 
+    def index_key(self) -> str | None:
+        """The key-index key that decides this query, or None (window proofs only)."""
+        if self.payload_contains is not None or self.payload_regex is not None:
+            return None
+        prefix = {"trace_id": "t:", "avid": "v:", "action_type": "y:", "authorization_id": "a:"}
+        return prefix[self._key_field()] + self._value()
+
+    def index_kind_bit(self) -> int | None:
+        """For authorization queries with a kind: the kind's bit in the key's leaf."""
+        from canopy.ledger.keyindex import KIND_BITS
+
+        if self.authorization_id is None or self.kind in (None, "any"):
+            return None
+        return KIND_BITS[str(self.kind)]
+
     def describe(self) -> str:
         key = self._key_field()
         text = f"{key} == {self._value()!r}"
@@ -192,11 +209,13 @@ def statement_for(
     key_id: str,
     witnesses: Iterable[str],
     query: AbsenceQuery,
+    checkpoint_size: int | None = None,
 ) -> str:
     cosigned = ", ".join(witnesses) or "none"
+    size = end if checkpoint_size is None else checkpoint_size
     return (
         f"Among events [{start}, {end}) of ledger {origin}, committed by checkpoint "
-        f"(size {end}, root {base64.b64encode(root).decode()}, signed by key {key_id}, "
+        f"(size {size}, root {base64.b64encode(root).decode()}, signed by key {key_id}, "
         f"cosigned by witnesses {cosigned}), no event matches {query.describe()}. "
         "Absence is relative to signed checkpoints: it says nothing about actions that "
         "never reached the runtime, and it is only as strong as the checkpoints that "
@@ -251,6 +270,146 @@ def build_window_proof(
     }
 
 
+def build_keyed_proof(
+    ledger: Ledger, query: AbsenceQuery, *, start: int = 0, end: int | None = None
+) -> dict[str, Any] | None:
+    """A compact proof from the latest committed key index, or None when the index
+    cannot decide (no usable commitment, or the key occurs in the window)."""
+    from canopy.ledger import keyindex
+    from canopy.ledger.proofs import build_inclusion_proof
+
+    key = query.index_key()
+    checkpoint = ledger.latest_checkpoint()
+    if key is None or checkpoint is None:
+        return None
+    commitments = [
+        c
+        for c in ledger.events_of_kind("index_commitment")
+        if c.seq < checkpoint.size and int(c.fields["index_size"]) >= (end or 0)
+    ]
+    if not commitments:
+        return None
+    commitment = commitments[-1]
+    try:
+        index = keyindex.IndexFile(keyindex.index_path_for(ledger.path))
+    except (OSError, ValueError):
+        return None
+    try:
+        root = base64.b64decode(str(commitment.fields["index_root"]))
+        size = int(commitment.fields["index_size"])
+        if index.root != root or index.index_size != size or not start <= size:
+            return None
+        kh = keyindex.key_hash(key)
+        position = index.find(kh)
+        leaf = index.leaf(position)
+        bit = query.index_kind_bit()
+        if leaf.key_hash == kh:
+            absent = leaf.last_seq < start or (bit is not None and not leaf.kinds & bit)
+            if not absent:
+                return None
+            evidence = {"found": index.prove(position)}
+        else:
+            evidence = {"left": index.prove(position - 1), "right": index.prove(position)}
+    finally:
+        index.close()
+    inclusion = build_inclusion_proof(
+        ledger,
+        commitment.seq,
+        checkpoint_size=checkpoint.size,
+        disclose=["index_format", "index_size", "index_root", "index_count"],
+    ).to_json()
+    key_id = _signing_key_id(checkpoint.note, [v for _, v in ledger.key_schedule()])
+    return {
+        "format": ABSENCE_FORMAT,
+        "method": "keyed",
+        "origin": ledger.origin,
+        "query": query.to_json(),
+        "window": {"from": start, "to": size},
+        "checkpoint": checkpoint.note,
+        "commitment": inclusion,
+        "index": evidence,
+        "statement": statement_for(
+            ledger.origin, start, size, checkpoint.root, key_id, (), query, checkpoint.size
+        ),
+    }
+
+
+def build_absence_proof(
+    ledger: Ledger, query: AbsenceQuery, *, start: int = 0, end: int | None = None
+) -> dict[str, Any]:
+    """The compact keyed proof when the index can decide, else a window proof."""
+    if end is None or end >= start:
+        keyed = build_keyed_proof(ledger, query, start=start, end=end)
+        if keyed is not None:
+            return keyed
+    return build_window_proof(ledger, query, start=start, end=end)
+
+
+def _verify_keyed(
+    proof: Mapping[str, Any],
+    query: AbsenceQuery,
+    signed: SignedCheckpoint,
+    log_keys: Sequence[Verifier],
+    start: int,
+    end: int,
+) -> None:
+    """Steps for keyed proofs: the commitment event is in the signed tree; the
+    index evidence for the query's key is in the committed index and shows absence."""
+    from canopy.ledger import keyindex
+    from canopy.ledger.proofs import verify_inclusion_proof
+
+    commitment = proof.get("commitment")
+    evidence = proof.get("index")
+    if not isinstance(commitment, Mapping) or not isinstance(evidence, Mapping):
+        raise MalformedProofError("keyed proof needs commitment and index evidence")
+    # The commitment must be proven against this very checkpoint (cosignatures aside).
+    if commitment.get("checkpoint") != proof.get("checkpoint") and (
+        SignedCheckpoint.open(str(commitment.get("checkpoint")), log_keys).checkpoint
+        != signed.checkpoint
+    ):
+        raise MalformedProofError("the commitment is proven against another checkpoint")
+    verify_inclusion_proof(commitment, log_keys)
+    event = commitment.get("event")
+    if not isinstance(event, Mapping) or event.get("kind") != "index_commitment":
+        raise MalformedProofError("the committed event is not an index commitment")
+    revealed = event.get("revealed")
+    if not isinstance(revealed, Mapping):
+        raise MalformedProofError("the index commitment's fields are not disclosed")
+    try:
+        fmt = revealed["index_format"]["value"]
+        size = revealed["index_size"]["value"]
+        root = strict_b64decode(str(revealed["index_root"]["value"]), "index root")
+        count = revealed["index_count"]["value"]
+    except (KeyError, TypeError) as e:
+        raise MalformedProofError(f"index commitment lacks {e}") from e
+    if fmt != keyindex.INDEX_FORMAT or not isinstance(size, int) or not isinstance(count, int):
+        raise MalformedProofError("unknown index format")
+    if size != end or not start <= size:
+        raise MalformedProofError(f"index covers {size} events, the proof claims [{start}, {end})")
+    key = query.index_key()
+    if key is None:
+        raise MalformedProofError("this query cannot be decided by the key index")
+    kh = keyindex.key_hash(key)
+    if "found" in evidence:
+        leaf = keyindex.check_index_path(root, count, evidence["found"])
+        bit = query.index_kind_bit()
+        if leaf.key_hash != kh:
+            raise MalformedProofError("the index leaf is for another key")
+        if not (leaf.last_seq < start or (bit is not None and not leaf.kinds & bit)):
+            raise MalformedProofError("the index leaf shows the key inside the window")
+        return
+    try:
+        left_raw, right_raw = evidence["left"], evidence["right"]
+    except KeyError as e:
+        raise MalformedProofError(f"index evidence lacks {e}") from e
+    left = keyindex.check_index_path(root, count, left_raw)
+    right = keyindex.check_index_path(root, count, right_raw)
+    if right_raw["index"] != left_raw["index"] + 1:
+        raise MalformedProofError("the bracketing index leaves are not adjacent")
+    if not left.key_hash < kh < right.key_hash:
+        raise MalformedProofError("the bracketing leaves do not enclose the key")
+
+
 @dataclass(frozen=True)
 class AbsenceResult:
     origin: str
@@ -282,8 +441,9 @@ def verify_absence_proof(
     """
     if not isinstance(proof, Mapping) or proof.get("format") != ABSENCE_FORMAT:
         raise MalformedProofError(f"not a {ABSENCE_FORMAT} document")
-    if proof.get("method") != "window":
-        raise MalformedProofError(f"unsupported absence proof method {proof.get('method')!r}")
+    method = proof.get("method")
+    if method not in ("window", "keyed"):
+        raise MalformedProofError(f"unsupported absence proof method {method!r}")
     query = AbsenceQuery.from_json(proof.get("query"))
     origin = proof.get("origin")
     window = proof.get("window")
@@ -298,7 +458,8 @@ def verify_absence_proof(
     if not isinstance(note, str):
         raise MalformedProofError("the end checkpoint is missing")
     signed = SignedCheckpoint.open(note, log_keys)
-    if signed.origin != origin or signed.size != end:
+    covered = signed.size > end if method == "keyed" else signed.size == end
+    if signed.origin != origin or not covered:
         raise MalformedProofError(
             f"checkpoint is for {signed.origin} size {signed.size}, proof claims {origin} {end}"
         )
@@ -309,6 +470,9 @@ def verify_absence_proof(
         witnesses = tuple(
             verify_cosignatures(note, list(log_keys), list(witness_keys), quorum=quorum)
         )
+    if method == "keyed":
+        _verify_keyed(proof, query, signed, log_keys, start, end)
+        return _result(proof, origin, start, end, signed, log_keys, query, witnesses)
     hashes = _hashes(proof.get("compact_range"), start)
     if start and proof.get("start_checkpoint") is not None:
         first = SignedCheckpoint.open(str(proof["start_checkpoint"]), log_keys)
@@ -345,11 +509,26 @@ def verify_absence_proof(
         raise MalformedProofError(f"the proof discloses matching events {matches}")
     if trusted_checkpoint is not None:
         _check_trusted(trusted_checkpoint, log_keys, origin, start, end, hashes, events)
-    key_id = _signing_key_id(note, log_keys)
+    return _result(proof, origin, start, end, signed, log_keys, query, witnesses)
+
+
+def _result(
+    proof: Mapping[str, Any],
+    origin: str,
+    start: int,
+    end: int,
+    signed: SignedCheckpoint,
+    log_keys: Sequence[Verifier],
+    query: AbsenceQuery,
+    witnesses: tuple[str, ...],
+) -> AbsenceResult:
+    """Last step: the stated text must be exactly what was proved."""
+    key_id = _signing_key_id(signed.note, log_keys)
+    size = signed.size
     stated = proof.get("statement")
-    if stated != statement_for(origin, start, end, signed.root, key_id, (), query):
+    if stated != statement_for(origin, start, end, signed.root, key_id, (), query, size):
         raise MalformedProofError("the proof's stated text differs from what it proves")
-    statement = statement_for(origin, start, end, signed.root, key_id, witnesses, query)
+    statement = statement_for(origin, start, end, signed.root, key_id, witnesses, query, size)
     return AbsenceResult(origin, start, end, signed.root, query, key_id, witnesses, statement)
 
 

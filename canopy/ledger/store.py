@@ -68,7 +68,14 @@ DEFAULT_CHECKPOINT_INTERVAL = 1000
 _SQLITE_HEADER = b"SQLite format 3\x00"
 #: Kinds with a partial index events_<kind> (schema/ledger.sql).
 _INDEXED_KINDS = frozenset(
-    {"kill_switch", "key_rotation", "policy_activated", "approval", "incident"}
+    {
+        "kill_switch",
+        "key_rotation",
+        "policy_activated",
+        "approval",
+        "incident",
+        "index_commitment",
+    }
 )
 _INDEXED = frozenset(INDEXED_FIELDS)
 _BUSY_TIMEOUT_MS = 60_000

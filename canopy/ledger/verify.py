@@ -13,6 +13,8 @@ Steps (the report names the first that fails, with the sequence number):
            root equals the recomputed root at its size
 8. trusted an external checkpoint (kept off this machine) is signed by a trusted
            key and the ledger still contains exactly that tree as a prefix
+9. index   every key-index commitment's root is the index recomputed from the
+           events it covers (so keyed absence proofs rest on a correct index)
 
 The leaf range is cut into power-of-two chunks that worker processes check in
 parallel; the parent combines chunk roots into checkpoint roots.
@@ -456,6 +458,39 @@ def _verify(ledger: Ledger, report: VerificationReport, options: _Options) -> No
                 "longer hash to the trusted checkpoint's root",
             )
         )
+
+    # 9. key-index commitments
+    _check_index_commitments(ledger, problems)
+
+
+def _check_index_commitments(ledger: Ledger, problems: list[Problem]) -> None:
+    """Recompute each committed key index from the (verified) events it covers."""
+    import base64
+
+    from canopy.ledger import keyindex
+
+    table: dict[bytes, list[int]] = {}
+    covered = 0
+    for commitment in ledger.events_of_kind("index_commitment"):
+        fields = commitment.fields
+        try:
+            size = int(fields["index_size"])
+            root = base64.b64decode(str(fields["index_root"]))
+            count = int(fields["index_count"])
+        except (KeyError, TypeError, ValueError):
+            problems.append(Problem("index", commitment.seq, "malformed index commitment"))
+            continue
+        if size < covered or size > commitment.seq:
+            problems.append(Problem("index", commitment.seq, f"index size {size} is impossible"))
+            continue
+        keyindex.table_for(ledger._conn, size, covered, table)
+        covered = size
+        leaves = keyindex.build_index(table)
+        levels = keyindex.tree_levels([leaf.hash() for leaf in leaves])
+        if len(leaves) != count or keyindex.root_of_levels(levels, len(leaves)) != root:
+            problems.append(
+                Problem("index", commitment.seq, "committed key index differs from the events")
+            )
 
 
 def _verifier_for(schedule: Sequence[tuple[int, Verifier]], size: int) -> Verifier:
