@@ -345,3 +345,19 @@ def test_control_events_use_their_partial_index(tmp_path: Path) -> None:
         assert "events_kill_switch" in str(plan)
         with pytest.raises(ValueError):
             ledger.events_of_kind("authorization")
+
+
+def test_missing_kind_index_is_rebuilt_or_scanned(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Ledger(path) as ledger:
+        ledger.append("incident", {"incident_id": "inc-1", "description": "x"})
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX events_incident")
+    conn.commit()
+    conn.close()
+    with Ledger(path, read_only=True) as reader:  # cannot add it: scans instead
+        assert [e.fields["incident_id"] for e in reader.events_of_kind("incident")] == ["inc-1"]
+    with Ledger(path) as writer:  # a writable open adds it back
+        names = {r[0] for r in writer._conn.execute("SELECT name FROM sqlite_master")}
+        assert "events_incident" in names
+    assert verify_ledger(path).ok

@@ -412,6 +412,7 @@ class Ledger:
             self.meta = _check_schema(self._conn, self.path)
             self.origin = self.meta["origin"]
             if not read_only:
+                self._ensure_indexes()
                 self._load_signer()
         except BaseException:
             self._conn.close()
@@ -451,6 +452,15 @@ class Ledger:
         raise LedgerError(
             f"{self.path} has several hard links; open the ledger through one path only"
         )
+
+    def _ensure_indexes(self) -> None:
+        """Add any index of the current schema that this file lacks (indexes are
+        derived data: adding one changes no event and no proof)."""
+        for statement in _schema_statements():
+            if statement.upper().startswith("CREATE INDEX "):
+                self._conn.execute(
+                    "CREATE INDEX IF NOT EXISTS " + statement[len("CREATE INDEX ") :]
+                )
 
     def _load_signer(self) -> None:
         from_seq, vkey = self._conn.execute(
@@ -743,12 +753,15 @@ class Ledger:
         """
         if kind not in _INDEXED_KINDS:
             raise ValueError(f"{kind!r} has no kind index ({sorted(_INDEXED_KINDS)})")
+        query = f"SELECT {_EVENT_COLUMNS} FROM events {{}} WHERE kind = '{kind}' AND seq > ? "
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events INDEXED BY events_{kind} "
-                f"WHERE kind = '{kind}' AND seq > ? ORDER BY seq",
-                (after,),
-            ).fetchall()
+            try:
+                rows = self._conn.execute(
+                    query.format(f"INDEXED BY events_{kind}") + "ORDER BY seq", (after,)
+                ).fetchall()
+            except sqlite3.OperationalError:
+                # A ledger opened read-only that predates this kind's index: scan.
+                rows = self._conn.execute(query.format("") + "ORDER BY seq", (after,)).fetchall()
         return [_row_to_stored(row) for row in rows]
 
     def read_hashes(self, nodes: Sequence[NodeId]) -> list[bytes]:
