@@ -70,7 +70,7 @@ class _Runtime:
         self.lock = threading.Lock()
         key = str(ledger.path)
         self.governance = frozenset({key, f"{key}.key", f"{key}-wal", f"{key}-shm"})
-        self.layers = (Constitution(), CivilCode(), Firewall(self.governance), PolicyLayer())
+        self.layers = (Constitution(), CivilCode(), Firewall(), PolicyLayer())
 
     def kill_switch_reason(self, avid: str) -> str | None:
         events = self.ledger.events_of_kind("kill_switch", after=self.kill_switch.last_seq)

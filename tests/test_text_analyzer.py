@@ -248,3 +248,10 @@ def test_a_phrase_is_found_in_itself(phrase: str) -> None:
         return
     assert contains_phrase(phrase, phrase)
     assert contains_phrase(f"before {phrase} after", phrase)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_fast_path_equals_the_general_path(text: str) -> None:
+    from canopy.decisions.analyzers.text import _fold
+
+    assert normalize_text(text) == " ".join(_fold(text).split())

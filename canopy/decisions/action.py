@@ -51,6 +51,9 @@ class ActionView:
     money_error: str | None = None  # an amount-like field that does not parse
     shape_error: str | None = None  # the payload lacks what the action type needs
     notes: tuple[str, ...] = field(default=())
+    governance: frozenset[str] = frozenset()  # Canopy's own files (ledger, key, policy)
+    # Per-decision memo of analyzer results shared by the layers (see facts.py).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def has_command(self) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from canopy.decisions.action import ActionView
 from canopy.decisions.analyzers import net
 from canopy.decisions.analyzers.shell_model import ShellRisk
+from canopy.decisions.facts import url_info
 from canopy.decisions.model import Decision, Finding, LayerName, Severity, Verdict
 from canopy.decisions.pipeline import LayerContext
 from canopy.errors import MalformedInputError
@@ -173,10 +174,8 @@ def personal_data(text: str) -> list[str]:
 def _destination_hosts(action: ActionView) -> list[str]:
     hosts = []
     for url in action.urls:
-        try:
-            hosts.append(net.parse_url(url).host.host)
-        except MalformedInputError:
-            hosts.append(url)
+        info = url_info(action, url)
+        hosts.append(url if isinstance(info, MalformedInputError) else info.host.host)
     return hosts
 
 

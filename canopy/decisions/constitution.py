@@ -22,9 +22,10 @@ from typing import Any
 
 from canopy.decisions.action import ActionView
 from canopy.decisions.analyzers import net
-from canopy.decisions.analyzers.paths import PathClass, check_path
+from canopy.decisions.analyzers.paths import PathClass
 from canopy.decisions.analyzers.shell_model import ShellRisk
 from canopy.decisions.analyzers.text import deleet, normalize_text
+from canopy.decisions.facts import path_verdict, url_info
 from canopy.decisions.model import Decision, Finding, LayerName, Severity, Verdict
 from canopy.decisions.pipeline import LayerContext
 from canopy.errors import MalformedInputError
@@ -126,9 +127,8 @@ def _art0_shell(action: ActionView) -> list[Finding]:
 def _art0_network(action: ActionView) -> list[Finding]:
     findings = []
     for url in action.urls:
-        try:
-            info = net.parse_url(url)
-        except MalformedInputError:
+        info = url_info(action, url)
+        if isinstance(info, MalformedInputError):
             continue  # unparseable URLs are the Firewall's to refuse
         if info.host.category in _FORBIDDEN_HOSTS:
             notes = f" ({', '.join(info.host.notes)})" if info.host.notes else ""
@@ -148,11 +148,9 @@ def _art0_files(action: ActionView) -> list[Finding]:
     if action.action_type not in {"delete_file", "modify_file"}:
         return []
     findings = []
-    home = action.agent_ctx.get("home") if isinstance(action.agent_ctx.get("home"), str) else None
     for path in action.paths:
-        try:
-            verdict = check_path(path, home=home)
-        except MalformedInputError:
+        verdict = path_verdict(action, path)
+        if isinstance(verdict, MalformedInputError):
             continue
         catastrophic = PathClass.DEVICE in verdict.classes or (
             action.action_type == "delete_file"
@@ -171,10 +169,22 @@ def _art0_files(action: ActionView) -> list[Finding]:
     return findings
 
 
+# Every Art.1 pattern contains one of these words; texts without any (nearly all
+# of them) skip the full patterns.
+_HARM_TRIGGER = re.compile(
+    r"kill|murder|assassin|poison|stab|shoot|strangl|behead|tortur|kidnap|rape|maim|"
+    r"execut|lynch|bomb|explosive|nerve|sarin|\bvx\b|novichok|anthrax|ricin|botulinum|"
+    r"weapon|terror|cleansing|genocide|extermin|\bkys\b|suicide|end your life|hang|"
+    r"cut yourself|csam|child sexual|sell|traffic|doxx?|swat|home address"
+)
+
+
 def human_harm(text: str) -> str | None:
     """The Art.1 rule a text trips, or None. Exposed for tests and documentation."""
     plain = normalize_text(text)
     for candidate in {plain, deleet(plain)}:
+        if not _HARM_TRIGGER.search(candidate):
+            continue
         for rule, pattern in _HARM_PATTERNS:
             if pattern.search(candidate):
                 return rule

@@ -385,6 +385,7 @@ def build_action_view(
         notes=(f"action type {action_type!r} read as {canonical_type!r}",)
         if canonical_type != action_type
         else (),
+        governance=protected_names,
     )
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from canopy.decisions.action import ActionView
 from canopy.decisions.analyzers import net
-from canopy.decisions.analyzers.paths import PathClass, check_path
+from canopy.decisions.analyzers.paths import PathClass
 from canopy.decisions.analyzers.shell_model import ShellRisk
+from canopy.decisions.facts import path_verdict, url_info
 from canopy.decisions.model import Decision, Finding, LayerName, Severity, Verdict
 from canopy.decisions.pipeline import LayerContext
 from canopy.errors import MalformedInputError
@@ -99,16 +100,12 @@ def _path_findings(
     protected: dict[PathClass, str],
     verb: str,
     action: ActionView,
-    governance: frozenset[str],
 ) -> list[Finding]:
-    ctx = action.agent_ctx
-    cwd = ctx.get("cwd") if isinstance(ctx.get("cwd"), str) else None
-    home = ctx.get("home") if isinstance(ctx.get("home"), str) else None
     findings = []
     for raw in paths:
-        try:
-            verdict = check_path(raw, cwd=cwd, home=home, governance=governance)
-        except MalformedInputError as e:
+        verdict = path_verdict(action, raw)
+        if isinstance(verdict, MalformedInputError):
+            e = verdict
             findings.append(
                 Finding("firewall.path.malformed", Decision.DENY, f"Firewall: {e}", Severity.HIGH)
             )
@@ -139,9 +136,9 @@ def _url_findings(action: ActionView) -> list[Finding]:
         for h in (action.agent_ctx.get(key) or [])
     ]
     for url in action.urls:
-        try:
-            info = net.parse_url(url)
-        except MalformedInputError as e:
+        info = url_info(action, url)
+        if isinstance(info, MalformedInputError):
+            e = info
             findings.append(
                 Finding("firewall.url.malformed", Decision.DENY, f"Firewall: {e}", Severity.HIGH)
             )
@@ -188,12 +185,8 @@ def _url_findings(action: ActionView) -> list[Finding]:
 class Firewall:
     name = LayerName.FIREWALL
 
-    def __init__(self, governance_paths: frozenset[str] = frozenset()) -> None:
-        self.governance_paths = governance_paths
-
     def evaluate(self, action: ActionView, context: LayerContext) -> Verdict:
         findings = _shell_findings(action)
-        gov = self.governance_paths
         if action.shape_error:
             findings.append(
                 Finding(
@@ -213,14 +206,12 @@ class Firewall:
                 )
             )
         if action.action_type in {"modify_file", "delete_file"}:
-            findings += _path_findings(action.paths, _WRITE_PROTECTED, "writing", action, gov)
+            findings += _path_findings(action.paths, _WRITE_PROTECTED, "writing", action)
         elif action.action_type == "read_file":
-            findings += _path_findings(action.paths, _READ_PROTECTED, "reading", action, gov)
+            findings += _path_findings(action.paths, _READ_PROTECTED, "reading", action)
         if action.shell is not None:
             written = (*action.shell.paths_deleted, *action.shell.paths_written)
-            findings += _path_findings(written, _WRITE_PROTECTED, "writing", action, gov)
-            findings += _path_findings(
-                action.shell.paths_read, _READ_PROTECTED, "reading", action, gov
-            )
+            findings += _path_findings(written, _WRITE_PROTECTED, "writing", action)
+            findings += _path_findings(action.shell.paths_read, _READ_PROTECTED, "reading", action)
         findings += _url_findings(action)
         return Verdict.from_findings(self.name, findings)

@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from canopy.errors import MalformedInputError
@@ -242,8 +243,15 @@ def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     return len(parts) == len(pattern) and all(map(fnmatchcase, parts, pattern))
 
 
-def _matches_any(parts: tuple[str, ...], patterns: Iterable[str]) -> bool:
-    return any(_matches(parts, _pattern(p)) for p in patterns)
+_SPLIT_PATTERNS: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
+
+
+def _matches_any(parts: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
+    # Pattern tables are module constants: split each table once, not per call.
+    split = _SPLIT_PATTERNS.get(patterns)
+    if split is None:
+        split = _SPLIT_PATTERNS[patterns] = tuple(_pattern(p) for p in patterns)
+    return any(_matches(parts, pattern) for pattern in split)
 
 
 # --- normalization -------------------------------------------------------------------
@@ -421,7 +429,20 @@ def path_classes(
 ) -> frozenset[PathClass]:
     """Every class a (normalized) path falls in; ``{ORDINARY}`` when none."""
     home_dir = _default_home(home)
-    p = normalize_path(path, home=home_dir)
+    text = str(path)
+    if text.startswith("/"):
+        # A pure function of its (absolute) inputs: agents touch the same paths
+        # over and over, so the classification is cached.
+        return _cached_classes(text, home_dir, tuple(sorted(map(str, governance))))
+    return _classes(normalize_path(path, home=home_dir), home_dir, tuple(governance))
+
+
+@lru_cache(maxsize=8192)
+def _cached_classes(text: str, home_dir: str, governance: tuple[str, ...]) -> frozenset[PathClass]:
+    return _classes(normalize_path(text, home=home_dir), home_dir, governance)
+
+
+def _classes(p: PurePosixPath, home_dir: str, governance: tuple[str, ...]) -> frozenset[PathClass]:
     if str(p) in BENIGN_DEVICES:
         return frozenset({PathClass.ORDINARY})
     parts, rel_homes = p.parts, _home_relative(p.parts, home_dir)
@@ -472,6 +493,16 @@ def _input_notes(text: str, cwd: str | None) -> list[str]:
     return notes
 
 
+@lru_cache(maxsize=64)
+def _governance_forms(entries: tuple[str, ...], cwd: str | None, home_dir: str) -> frozenset[str]:
+    """Lexical and resolved forms of the governance files (fixed for a runtime)."""
+    forms: set[str] = set()
+    for entry in entries:
+        forms.add(str(normalize_path(entry, cwd=cwd, home=home_dir)))
+        forms.add(str(resolve_path(entry, cwd=cwd, home=home_dir)))
+    return frozenset(forms)
+
+
 def check_path(
     path: str | os.PathLike[str],
     *,
@@ -494,10 +525,7 @@ def check_path(
         resolution = _Resolution(lexical, (), False)
     else:
         resolution = _resolve(absolute)
-    gov: set[str] = set()
-    for entry in governance:
-        gov.add(str(normalize_path(entry, cwd=cwd, home=home_dir)))
-        gov.add(str(resolve_path(entry, cwd=cwd, home=home_dir)))
+    gov = _governance_forms(tuple(governance), cwd, home_dir)
     seen = {lexical, resolution.path, *(_collapse(loc) for loc, _ in resolution.links)}
     classes = frozenset().union(*(path_classes(p, home=home_dir, governance=gov) for p in seen))
     if len(classes) > 1:
