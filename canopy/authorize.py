@@ -10,6 +10,7 @@ answer is DENY with a distinct ``reason_code``, never ALLOW.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import os
@@ -21,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from canopy.canonical import canonical_bytes, canonical_text
+from canopy.canonical import canonical_bytes, canonical_text, trusted_canonical_bytes
 from canopy.decisions.civil_code import CivilCode
 from canopy.decisions.constitution import CONSTITUTION, CONSTITUTION_HASH, Constitution
 from canopy.decisions.extract import PayloadTooLargeError, build_action_view
@@ -56,7 +57,13 @@ log = logging.getLogger("canopy")
 def ledger_path_for(audit_log_path: str | os.PathLike[str] | None) -> Path:
     """``audit_log_path``, else ``CANOPY_AUDIT_LOG_PATH``, else ``./audit.log``."""
     chosen = audit_log_path or os.environ.get(AUDIT_LOG_ENV) or DEFAULT_AUDIT_LOG
-    return Path(os.path.realpath(os.fspath(chosen)))
+    return _resolved(os.fspath(chosen), os.getcwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(path: str, cwd: str) -> Path:
+    """realpath once per (path, working directory): it costs tens of microseconds."""
+    return Path(os.path.realpath(os.path.join(cwd, path)))
 
 
 class _Runtime:
@@ -179,6 +186,7 @@ def authorize_action(
     shadow = os.environ.get(MODE_ENV, "").strip().lower() == "shadow"
     runtime: _Runtime | None = None
     policy = None
+    encoded: dict[str, bytes] = {}  # canonical bytes computed once, reused by the ledger
     try:
         runtime = _runtime(ledger_path_for(audit_log_path))
         policy = load_policy(policy_file or os.environ.get(POLICY_FILE_ENV) or None)
@@ -200,6 +208,8 @@ def authorize_action(
         )
         outcome = decide(action, context, runtime.layers)
         canonical_type = action.action_type
+        if payload_record == action.payload:
+            encoded["payload"] = action.payload_text.encode("utf-8")
     except PolicyError as e:
         outcome = _fail_closed(f"Denied: the policy cannot be used: {e}", "pipeline.policy_invalid")
         canonical_type = str(action_type)
@@ -221,7 +231,8 @@ def authorize_action(
         canonical_type = str(action_type)
 
     snapshot = _snapshot(policy)
-    context_hash = hashlib.sha256(canonical_bytes(ctx)).hexdigest()
+    encoded["agent_ctx"] = canonical_bytes(ctx)
+    context_hash = hashlib.sha256(encoded["agent_ctx"]).hexdigest()
     result = _result(outcome, avid, trace_id, authorization_id, snapshot, context_hash)
     result["action_type"] = canonical_type
     if runtime is None:
@@ -251,7 +262,7 @@ def authorize_action(
         },
     }
     try:
-        receipt, policy_seq = _record(runtime, fields, snapshot)
+        receipt, policy_seq = _record(runtime, fields, snapshot, encoded)
     except (CanopyError, OSError) as e:
         log.error("authorization %s not recorded: %s", authorization_id, e)
         failed = _fail_closed(f"Denied: the ledger cannot be written: {e}", "ledger.unavailable")
@@ -292,7 +303,10 @@ def _snapshot(policy: Any) -> dict[str, Any]:
 
 
 def _record(
-    runtime: _Runtime, fields: dict[str, Any], snapshot: dict[str, Any]
+    runtime: _Runtime,
+    fields: dict[str, Any],
+    snapshot: dict[str, Any],
+    encoded: Mapping[str, bytes],
 ) -> tuple[AppendReceipt, int | None]:
     """Append the authorization (and the policy's activation the first time)."""
     content_hash = snapshot["policy_hash"]
@@ -302,9 +316,11 @@ def _record(
         if content_hash and policy_seq is None:
             events.append(("policy_activated", _activation_fields(snapshot)))
         fields["detail"]["policy_seq"] = policy_seq
+        # The detail is built here from strings, booleans and small integers only.
+        encoded = {**encoded, "detail": trusted_canonical_bytes(fields["detail"])}
         events.append(("authorization", fields))
         if len(events) == 1:
-            return runtime.ledger.append(*events[0]), policy_seq
+            return runtime.ledger.append(*events[0], encoded=encoded), policy_seq
         activation, authorization = runtime.ledger.append_batch(events)
         runtime.policy_seqs[content_hash] = activation.seq
         return authorization, activation.seq

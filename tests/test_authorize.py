@@ -404,3 +404,20 @@ def test_human_harm_floor_sees_through_disguises() -> None:
     assert human_harm("k1ll th3m all") is not None
     assert human_harm("kill the process 1234 and restart nginx") is None
     assert human_harm("write a unit test for the bomb-disposal game level") is None
+
+
+def test_recorded_detail_is_exact_jcs(ledger: Path) -> None:
+    """The detail is encoded on a fast path; it must equal the reference encoding."""
+    import rfc8785
+
+    from canopy.ledger.verify import verify_ledger
+
+    for action_type, payload in (*DANGEROUS[:6], *BENIGN[:3]):
+        r = decide(ledger, action_type, payload, {"public_key": "pk", "note": "zürich 😀"},
+                   prompt="p", agent_response="a")
+        with Ledger(ledger, read_only=True) as opened:
+            detail = opened.get(r["witness"]["seq"]).fields["detail"]
+        from canopy.canonical import trusted_canonical_bytes
+
+        assert trusted_canonical_bytes(detail) == rfc8785.dumps(detail)
+    assert verify_ledger(ledger).ok

@@ -238,10 +238,20 @@ class _Prepared:
     digests: dict[str, bytes]
 
 
-def _prepare(kind: str, fields: Mapping[str, Any]) -> _Prepared:
+def _prepare(
+    kind: str, fields: Mapping[str, Any], encoded: Mapping[str, bytes] | None = None
+) -> _Prepared:
+    """``encoded`` may carry fields the caller already canonicalized (``canonical_bytes``
+    output): the event then commits to exactly those bytes, and is stored as them."""
     check_kind(kind)
     check_fields(fields)
-    canonical = canonical_values(fields)  # validates every value once
+    if encoded:
+        canonical = {
+            name: encoded[name] if name in encoded else value_bytes(value)
+            for name, value in fields.items()
+        }
+    else:
+        canonical = canonical_values(fields)  # validates every value once
     salt = secrets.token_bytes(SALT_SIZE)
     digests = digests_from_canonical(salt, canonical)
     body = (
@@ -513,9 +523,19 @@ class Ledger:
 
     # --- appending --------------------------------------------------------
 
-    def append(self, kind: str, fields: Mapping[str, Any]) -> AppendReceipt:
-        """Durably append one event and return its receipt."""
-        return self._append([_prepare(kind, fields)])[0]
+    def append(
+        self,
+        kind: str,
+        fields: Mapping[str, Any],
+        *,
+        encoded: Mapping[str, bytes] | None = None,
+    ) -> AppendReceipt:
+        """Durably append one event and return its receipt.
+
+        ``encoded`` optionally maps field names to their RFC 8785 bytes when the
+        caller already has them (saves encoding large values twice).
+        """
+        return self._append([_prepare(kind, fields, encoded)])[0]
 
     def append_batch(self, events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[AppendReceipt]:
         """Append many events in one transaction: all of them or none."""
