@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from canopy.canonical import canonical_text
@@ -210,6 +211,11 @@ _URL_KEYS = frozenset(
 )
 
 
+#: Shell analysis is a pure function of the text and these settings, and agents
+#: run the same commands again and again (``git status``, ``pytest``): cache it.
+_analyze_shell = lru_cache(maxsize=4096)(shell.analyze_shell)
+
+
 class PayloadTooLargeError(MalformedInputError):
     """A payload bigger than we analyse in full (we refuse rather than truncate)."""
 
@@ -351,7 +357,7 @@ def build_action_view(
         if isinstance(command, str):
             texts.append(command)
             analyses.append(
-                shell.analyze_shell(command, home=home, cwd=cwd, protected_names=protected_names)
+                _analyze_shell(command, home=home, cwd=cwd, protected_names=protected_names)
             )
         else:
             texts.append(" ".join(command))

@@ -7,6 +7,8 @@ a path or parses a URL only once.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from canopy.decisions.action import ActionView
 from canopy.decisions.analyzers import net
 from canopy.decisions.analyzers.paths import PathVerdict, check_path
@@ -38,10 +40,13 @@ def path_verdict(action: ActionView, raw: str) -> PathVerdict | MalformedInputEr
 
 def url_info(action: ActionView, url: str) -> net.UrlInfo | MalformedInputError:
     """``parse_url`` of a URL the action requests, or the error it raised."""
-    key = ("url", url)
-    if key not in action.memo:
-        try:
-            action.memo[key] = net.parse_url(url)
-        except MalformedInputError as e:
-            action.memo[key] = e
-    return action.memo[key]
+    return _parse_url(url)
+
+
+@lru_cache(maxsize=4096)
+def _parse_url(url: str) -> net.UrlInfo | MalformedInputError:
+    """URL parsing is pure (no DNS): cached across decisions."""
+    try:
+        return net.parse_url(url)
+    except MalformedInputError as e:
+        return e

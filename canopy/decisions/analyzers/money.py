@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 from typing import Any
 
 from canopy.errors import MalformedInputError
@@ -276,6 +277,7 @@ def _minor_units(value: object, currency: str | None, path: str) -> Money:
 # --- payloads --------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def _snake(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
 
@@ -287,6 +289,7 @@ class _KeyKind:
     unit_price: bool = False
 
 
+@lru_cache(maxsize=8192)
 def _key_kind(key: str, *, value_is_amount: bool) -> _KeyKind | None:
     k = _snake(key)
     if k in MINOR_UNIT_KEYS:
