@@ -278,6 +278,34 @@ def table_for(conn: Any, size: int, start: int = 0, table: dict | None = None) -
     return table
 
 
+def _previous_table(ledger: Any) -> tuple[dict[bytes, list[int]], int]:
+    """Start from the stored index when it is the one the ledger last committed
+    (same size and root), so a commit only scans the events added since."""
+    import base64
+
+    commitments = ledger.events_of_kind("index_commitment")
+    path = index_path_for(ledger.path)
+    if not commitments or not path.exists():
+        return {}, 0
+    last = commitments[-1].fields
+    try:
+        index = IndexFile(path)
+    except (OSError, ValueError, MalformedProofError):
+        return {}, 0
+    try:
+        if index.index_size != last.get("index_size") or base64.b64encode(index.root).decode(
+            "ascii"
+        ) != last.get("index_root"):
+            return {}, 0
+        table = {}
+        for position in range(1, index.count - 1):  # skip the two sentinels
+            leaf = index.leaf(position)
+            table[leaf.key_hash] = [leaf.kinds, leaf.last_seq]
+        return table, index.index_size
+    finally:
+        index.close()
+
+
 def commit_index(ledger: Any) -> dict[str, Any]:
     """Build the index over every committed event, store it, record its root.
 
@@ -287,7 +315,8 @@ def commit_index(ledger: Any) -> dict[str, Any]:
     import base64
 
     size = ledger.size()
-    table = table_for(ledger._conn, size)
+    table, start = _previous_table(ledger)
+    table_for(ledger._conn, size, start, table)
     leaves = build_index(table)
     root = IndexFile.write(index_path_for(ledger.path), size, leaves)
     fields = {
