@@ -280,19 +280,25 @@ def _schema_statements() -> list[str]:
     return statements
 
 
+def sqlite_file_header(path: Path) -> tuple[int, bytes, bool]:
+    """(size, first bytes, is SQLite) of a file; raises OSError if unreadable."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        header = f.read(len(_SQLITE_HEADER))
+    return size, header, header == _SQLITE_HEADER
+
+
 def _check_is_ledger_file(path: Path) -> None:
     try:
-        info = path.stat()
-        with path.open("rb") as f:
-            header = f.read(len(_SQLITE_HEADER))
+        size, header, is_sqlite = sqlite_file_header(path)
     except OSError as e:
         raise NotALedgerError(f"cannot read {path}: {e}") from e
-    if info.st_size == 0:
+    if size == 0:
         raise NotALedgerError(
             f"{path} is empty: not a Canopy ledger (an emptied ledger must be investigated, "
             "not silently re-created; move it aside to start a new one)"
         )
-    if header != _SQLITE_HEADER:
+    if not is_sqlite:
         hint = ""
         if header[:1] in (b"{", b"["):
             hint = " (it looks like a canopy-runtime 0.x JSONL audit log)"

@@ -50,7 +50,6 @@ __all__ = [
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x434E5057  # 'CNPW'; the ledger is 'CNPY'
 _FORMAT = "canopy-witness"
-_SQLITE_HEADER = b"SQLite format 3\x00"
 _BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = (
@@ -122,17 +121,15 @@ class LogStatus:
 
 def _check_file(path: Path) -> None:
     try:
-        info = path.stat()
-        with path.open("rb") as f:
-            header = f.read(len(_SQLITE_HEADER))
+        size, _header, is_sqlite = ledger_store.sqlite_file_header(path)
     except OSError as e:
         raise NotAWitnessStateError(f"cannot read {path}: {e}") from e
-    if info.st_size == 0:
+    if size == 0:
         raise NotAWitnessStateError(
             f"{path} is empty: not a Canopy witness state (a witness that lost its state "
             "must not silently start over; move the file aside to start a new witness)"
         )
-    if header != _SQLITE_HEADER:
+    if not is_sqlite:
         raise NotAWitnessStateError(f"{path} is not a Canopy witness state (not SQLite)")
 
 
