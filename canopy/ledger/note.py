@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 import nacl.bindings
 import nacl.exceptions
@@ -88,29 +89,49 @@ def _parse_key_fields(text: str, fields: int, what: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Verifier:
-    """A public key with its note name and key hash."""
+class NoteVerifierKey:
+    """An Ed25519 public key with its note name and key hash (``name+hash+base64``).
+
+    One implementation for every note key type; a subclass fixes the algorithm
+    byte (0x01 for note signatures, 0x04 for witness cosignatures) and the
+    wording of its errors.
+    """
 
     name: str
     key_hash: int
     public_key: bytes
 
+    ALGORITHM: ClassVar[int] = ALG_ED25519
+    KIND: ClassVar[str] = "verifier key"
+
     @classmethod
-    def from_vkey(cls, vkey: str) -> Verifier:
-        name, hash_hex, key_b64 = _parse_key_fields(vkey, 3, "verifier key")
+    def from_public_key(cls, name: str, public_key: bytes) -> Self:
+        _check_name(name)
+        if len(public_key) != 32:
+            raise MalformedInputError("Ed25519 public key must be 32 bytes")
+        key_hash = _key_hash(name, bytes([cls.ALGORITHM]) + public_key)
+        return cls(name, key_hash, bytes(public_key))
+
+    @classmethod
+    def _wrong_algorithm(cls, raw: bytes) -> str:
+        return f"{cls.KIND} is not an Ed25519 key"
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Self:
+        name, hash_hex, key_b64 = _parse_key_fields(vkey, 3, cls.KIND)
         _check_name(name)
         if not re.fullmatch(r"[0-9a-f]{8}", hash_hex):
-            raise MalformedInputError("malformed verifier key: key hash is not 8 hex digits")
-        raw = strict_b64decode(key_b64, "verifier key")
-        if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise MalformedInputError("verifier key is not an Ed25519 key")
+            raise MalformedInputError(f"malformed {cls.KIND}: key hash is not 8 hex digits")
+        raw = strict_b64decode(key_b64, cls.KIND)
+        if len(raw) != 33 or raw[0] != cls.ALGORITHM:
+            raise MalformedInputError(cls._wrong_algorithm(raw))
         if _key_hash(name, raw) != int(hash_hex, 16):
-            raise MalformedInputError("verifier key hash does not match its name and key")
+            raise MalformedInputError(f"{cls.KIND} hash does not match its name and key")
         return cls(name, int(hash_hex, 16), raw[1:])
 
     @property
     def vkey(self) -> str:
-        encoded = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode("ascii")
+        encoded = base64.b64encode(bytes([self.ALGORITHM]) + self.public_key).decode("ascii")
         return f"{self.name}+{self.key_hash:08x}+{encoded}"
 
     @property
@@ -126,6 +147,11 @@ class Verifier:
         return True
 
 
+@dataclass(frozen=True)
+class Verifier(NoteVerifierKey):
+    """A log's (or any note signer's) public key: algorithm 0x01."""
+
+
 class Signer:
     """An Ed25519 signing key with its note name."""
 
@@ -139,7 +165,7 @@ class Signer:
         self._secret = seed + bytes(self._key.verify_key)  # libsodium's 64-byte secret key
         self.name = name
         public = bytes(self._key.verify_key)
-        self.verifier = Verifier(name, _key_hash(name, bytes([ALG_ED25519]) + public), public)
+        self.verifier = Verifier.from_public_key(name, public)
 
     @classmethod
     def from_skey(cls, skey: str) -> Signer:

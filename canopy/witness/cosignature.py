@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import ClassVar, cast
 
 import nacl.bindings
 import nacl.exceptions
@@ -45,6 +45,7 @@ from canopy.ledger.note import (
     MAX_SIGNATURES,
     Note,
     NoteSignature,
+    NoteVerifierKey,
     Signer,
     Verifier,
     open_note,
@@ -55,7 +56,6 @@ from canopy.ledger.note import (
 # and signature lines are parsed by canopy.ledger.note, never re-implemented.
 from canopy.ledger.note import _check_name as check_key_name
 from canopy.ledger.note import _check_text as check_note_text
-from canopy.ledger.note import _key_hash as note_key_hash
 from canopy.ledger.note import _parse_key_fields as parse_key_fields
 from canopy.ledger.note import _parse_signature_line as parse_signature_line
 
@@ -102,55 +102,19 @@ def cosignature_message(body: str, timestamp: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class CosignatureVerifier:
+class CosignatureVerifier(NoteVerifierKey):
     """A witness's public key, its name and its 0x04 key hash."""
 
-    name: str
-    key_hash: int
-    public_key: bytes
+    ALGORITHM: ClassVar[int] = ALG_COSIGNATURE_V1
+    KIND: ClassVar[str] = "witness verifier key"
 
     @classmethod
-    def from_public_key(cls, name: str, public_key: bytes) -> CosignatureVerifier:
-        check_key_name(name)
-        if len(public_key) != 32:
-            raise MalformedInputError("Ed25519 public key must be 32 bytes")
-        key_hash = note_key_hash(name, bytes([ALG_COSIGNATURE_V1]) + public_key)
-        return cls(name, key_hash, bytes(public_key))
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        name, hash_hex, key_b64 = parse_key_fields(vkey, 3, "witness verifier key")
-        check_key_name(name)
-        if len(hash_hex) != 8 or any(c not in "0123456789abcdef" for c in hash_hex):
-            raise MalformedInputError("malformed witness verifier key: hash is not 8 hex digits")
-        raw = strict_b64decode(key_b64, "witness verifier key")
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            alg = f"0x{raw[0]:02x}" if raw else "none"
-            raise MalformedInputError(
-                f"witness verifier key has algorithm {alg}, not 0x04 "
-                "(timestamped Ed25519 cosignature); a log's note key cannot verify cosignatures"
-            )
-        verifier = cls.from_public_key(name, raw[1:])
-        if verifier.key_hash != int(hash_hex, 16):
-            raise MalformedInputError("witness verifier key hash does not match its name and key")
-        return verifier
-
-    @property
-    def vkey(self) -> str:
-        encoded = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key).decode("ascii")
-        return f"{self.name}+{self.key_hash:08x}+{encoded}"
-
-    @property
-    def key_id(self) -> str:
-        """Short printable id: ``name+hash``."""
-        return f"{self.name}+{self.key_hash:08x}"
-
-    def verify(self, message: bytes, signature: bytes) -> bool:
-        try:
-            nacl.signing.VerifyKey(self.public_key).verify(message, signature)
-        except nacl.exceptions.BadSignatureError:
-            return False
-        return True
+    def _wrong_algorithm(cls, raw: bytes) -> str:
+        alg = f"0x{raw[0]:02x}" if raw else "none"
+        return (
+            f"witness verifier key has algorithm {alg}, not 0x04 "
+            "(timestamped Ed25519 cosignature); a log's note key cannot verify cosignatures"
+        )
 
 
 class CosignatureSigner:
