@@ -210,7 +210,11 @@ def leaf_bytes_from_digests(seq: int, ts: str, kind: str, digests: Mapping[str, 
     for name in digests:
         if name not in _VALID_NAMES:
             _check_name(name, "field name")
-    parts = ",".join(f'"{name}":"{_b64(digests[name])}"' for name in sorted(digests))
+    b64 = binascii.b2a_base64
+    parts = ",".join(
+        f'"{name}":"{b64(digests[name], newline=False).decode("ascii")}"'
+        for name in sorted(digests)
+    )
     return (
         f'{{"canopy":"{ENCODING_TAG}","fields":{{{parts}}},"kind":"{kind}",'
         f'"seq":{int(seq)},"ts":"{ts}"}}'

@@ -169,6 +169,23 @@ _ENCODE_DECODED = json.JSONEncoder(
 ).encode
 
 
+_SEEN = threading.local()  # set when a decoded body held a float (per thread)
+
+
+def _seen_float(literal: str) -> float:
+    _SEEN.float = True
+    return float(literal)
+
+
+def _seen_int(literal: str) -> int | float:
+    value = int(literal)
+    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else _seen_float(literal)
+
+
+#: One decoder for every stored body (building one per call costs more than decoding).
+_DECODER = json.JSONDecoder(parse_float=_seen_float, parse_int=_seen_int)
+
+
 def rebuild_leaf(
     seq: int,
     ts: str,
@@ -184,20 +201,12 @@ def rebuild_leaf(
     hold (huge integers, duplicate keys) changes the digest and is caught.
     """
     text = decode_body(stored_body)
-    floats: list[str] = []
-
-    def as_float(literal: str) -> float:
-        floats.append(literal)
-        return float(literal)
-
-    def as_int(literal: str) -> int | float:
-        value = int(literal)
-        return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else as_float(literal)
-
+    _SEEN.float = False
     try:
-        rest = json.loads(text, parse_float=as_float, parse_int=as_int)
+        rest = _DECODER.decode(text)
     except ValueError as e:
         raise CanonicalEncodingError(f"stored event body is not JSON: {e}") from e
+    floats = _SEEN.float
     if not isinstance(rest, dict):
         raise CanonicalEncodingError("stored event body is not a JSON object")
     fast = not floats and text.isascii()
