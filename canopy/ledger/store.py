@@ -12,6 +12,7 @@ crash. Anything that stops an event from being durably written raises
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import secrets
@@ -276,7 +277,8 @@ def _prepare(
     return _Prepared(kind, columns, encode_body(body), salt, digests)
 
 
-def _schema_statements() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _schema_statements() -> tuple[str, ...]:
     sql = resources.files("canopy._schema").joinpath("ledger.sql").read_text(encoding="utf-8")
     statements, current = [], ""
     for line in sql.splitlines(keepends=True):
@@ -286,7 +288,7 @@ def _schema_statements() -> list[str]:
         if sqlite3.complete_statement(current):
             statements.append(current.strip())
             current = ""
-    return statements
+    return tuple(statements)
 
 
 def sqlite_file_header(path: Path) -> tuple[int, bytes, bool]:
