@@ -622,3 +622,53 @@ def test_cli_requests_conflicts_and_usage(tmp_path: Path, ledger_path: Path) -> 
     assert run("witness", "add-checkpoint", missing, "--request", request).returncode == 2
     assert not missing.exists()
     assert run("witness", "status", ledger_path).returncode == 2
+
+
+def test_replay_refuses_a_forged_index_and_edited_events(tmp_path: Path) -> None:
+    """A witness reading the ledger rebuilds new events and recomputes index roots."""
+    import base64 as b64
+
+    from ledger_helpers import build, tamper
+
+    from canopy.errors import VerificationError
+    from canopy.ledger import keyindex
+
+    ledger = build(tmp_path / "l.db", 20)
+    ledger.checkpoint()
+    witness = Witness(tmp_path / "w.db")
+    witness.add_log(ledger.origin, [ledger.verifier])
+    witness.cosign_ledger(ledger)  # honest growth passes the replay
+    keyindex.commit_index(ledger)
+    ledger.checkpoint()
+    witness.cosign_ledger(ledger)  # an honest index commitment passes too
+
+    # The owner commits an index that hides one trace.
+    table = keyindex.table_for(ledger._conn, ledger.size())
+    table.pop(keyindex.key_hash("t:trace-1"))
+    leaves = keyindex.build_index(table)
+    root = keyindex.IndexFile.write(keyindex.index_path_for(ledger.path), ledger.size(), leaves)
+    ledger.append(
+        "index_commitment",
+        {
+            "index_format": keyindex.INDEX_FORMAT,
+            "index_size": ledger.size(),
+            "index_root": b64.b64encode(root).decode(),
+            "index_count": len(leaves),
+        },
+    )
+    ledger.checkpoint()
+    with pytest.raises(VerificationError, match="key index"):
+        witness.cosign_ledger(ledger)
+    assert witness.cosign_ledger(ledger, replay=False)  # without replay it would have cosigned
+
+    # New events whose stored fields were edited after signing do not rebuild the tree.
+    other = build(tmp_path / "o.db", 10)
+    other.checkpoint()
+    second = Witness(tmp_path / "w2.db")
+    second.add_log(other.origin, [other.verifier])
+    second.cosign_ledger(other)
+    other.append_batch([("authorization", {"trace_id": f"n{i}"}) for i in range(5)])
+    other.checkpoint()
+    tamper(other.path, "UPDATE events SET trace_id = 'edited' WHERE seq = 12")
+    with pytest.raises(VerificationError):
+        second.cosign_ledger(other)

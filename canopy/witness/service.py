@@ -328,8 +328,11 @@ class Witness:
 
     # --- the protocol ------------------------------------------------------------
 
-    def add_checkpoint(self, request: bytes | str) -> str:
-        """Handle one add-checkpoint request; return the cosignature line (see module doc)."""
+    def add_checkpoint(self, request: bytes | str, *, replay: Replay | None = None) -> str:
+        """Handle one add-checkpoint request; return the cosignature line (see module doc).
+
+        ``replay`` is an extra check for this request, run after the witness's own hook.
+        """
         req = AddCheckpointRequest.parse(request)
         origin = _origin_of(req.checkpoint)
         refusal: VerificationError | None = None
@@ -369,8 +372,9 @@ class Witness:
                 )
             else:
                 self._check_consistency(req, new, previous)
-                if self._replay is not None:
-                    self._replay(origin, req.old_size, new.size)
+                for check in (self._replay, replay):
+                    if check is not None:
+                        check(origin, req.old_size, new.size)
                 timestamp = max(int(time.time()), previous_time)
                 line = cosign(note_body(req.checkpoint), self._signer, timestamp)
                 cosigned = Witnessed(new.size, new.root, add_cosignature(req.checkpoint, line))
@@ -399,13 +403,17 @@ class Witness:
         except MalformedProofError as e:
             raise MalformedProofError(f"{context}: {e}") from e
 
-    def cosign_ledger(self, ledger: Ledger) -> str:
+    def cosign_ledger(self, ledger: Ledger, *, replay: bool = True) -> str:
         """Cosign ``ledger``'s latest checkpoint; return its note with the cosignature added.
 
         Builds the request from the size this witness last cosigned for the
         ledger's origin. A ledger whose latest checkpoint is smaller than that
-        gets a request the witness refuses as a rollback.
+        gets a request the witness refuses as a rollback. With ``replay`` (the
+        default) the new events are rebuilt and every key-index commitment
+        among them recomputed before cosigning (``canopy.witness.replay``).
         """
+        from canopy.witness.replay import ledger_replay
+
         signed = ledger.latest_checkpoint()
         if signed is None:
             raise ValueError(f"ledger {ledger.path} has no checkpoint yet; seal one first")
@@ -415,4 +423,5 @@ class Witness:
             body = AddCheckpointRequest(old, (), signed.note).encode()
         else:
             body = request_for(ledger, old, signed.size)
-        return add_cosignature(signed.note, self.add_checkpoint(body))
+        hook = ledger_replay(ledger) if replay else None
+        return add_cosignature(signed.note, self.add_checkpoint(body, replay=hook))
