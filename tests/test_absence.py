@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import itertools
 import json
 import random
 import subprocess
@@ -404,7 +405,7 @@ def test_keyed_proof_for_a_key_seen_only_before_the_window(tmp_path: Path) -> No
     commit_index(ledger)
     ledger.checkpoint()
     proof = build_keyed_proof(ledger, AbsenceQuery(trace_id="early"), start=5)
-    assert proof is not None and "found" in proof["index"]
+    assert proof is not None and "found" in proof["index"][0]
     verify_absence_proof(proof, [ledger.verifier])
     assert build_keyed_proof(ledger, AbsenceQuery(trace_id="later"), start=5) is None
 
@@ -415,7 +416,7 @@ def keyed_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ledger, dict
 
     ledger = indexed_ledger(tmp_path_factory.mktemp("ksample") / "l.db", 40, seed=11)
     proof = build_keyed_proof(ledger, AbsenceQuery(authorization_id="auth-404", kind="any"))
-    assert proof is not None and {"left", "right"} <= set(proof["index"])
+    assert proof is not None and {"left", "right"} <= set(proof["index"][0])
     return ledger, proof
 
 
@@ -432,22 +433,27 @@ def test_every_change_breaks_a_keyed_proof(keyed_sample: tuple[Ledger, dict]) ->
     for side in ("left", "right"):
         for bit in range(0, 42 * 8, 5):
             m = copy.deepcopy(proof)
-            m["index"][side]["leaf"] = flip(m["index"][side]["leaf"], bit)
+            m["index"][0][side]["leaf"] = flip(m["index"][0][side]["leaf"], bit)
             mutations.append(m)
-        for i in range(len(proof["index"][side]["path"])):
+        for i in range(len(proof["index"][0][side]["path"])):
             m = copy.deepcopy(proof)
-            m["index"][side]["path"][i] = flip(m["index"][side]["path"][i], i * 11)
+            m["index"][0][side]["path"][i] = flip(m["index"][0][side]["path"][i], i * 11)
             mutations.append(m)
         for delta in (-1, 1):
             m = copy.deepcopy(proof)
-            m["index"][side]["index"] += delta
+            m["index"][0][side]["index"] += delta
             mutations.append(m)
-    for name in ("index_root", "index_size", "index_count"):
+    revealed = proof["commitment"]["event"]["revealed"]
+    m = copy.deepcopy(proof)
+    m["commitment"]["event"]["revealed"]["index_size"]["value"] += 1
+    mutations.append(m)
+    for run in range(len(revealed["index_runs"]["value"])):
         m = copy.deepcopy(proof)
-        value = m["commitment"]["event"]["revealed"][name]["value"]
-        m["commitment"]["event"]["revealed"][name]["value"] = (
-            value + 1 if isinstance(value, int) else flip(value, 3)
-        )
+        target = m["commitment"]["event"]["revealed"]["index_runs"]["value"][run]
+        target["root"] = flip(target["root"], 3)
+        mutations.append(m)
+        m = copy.deepcopy(proof)
+        m["commitment"]["event"]["revealed"]["index_runs"]["value"][run]["count"] += 1
         mutations.append(m)
     for i in range(len(proof["commitment"]["hashes"])):
         m = copy.deepcopy(proof)
@@ -457,8 +463,10 @@ def test_every_change_breaks_a_keyed_proof(keyed_sample: tuple[Ledger, dict]) ->
         lambda m: m["query"].update(authorization_id="auth-1"),
         lambda m: m["window"].update(to=m["window"]["to"] - 1),
         lambda m: m["window"].update(**{"from": 1}),
-        lambda m: m["index"].pop("left"),
-        lambda m: m["index"].update(left=m["index"]["right"]),
+        lambda m: m["index"][0].pop("left"),
+        lambda m: m["index"][0].update(left=m["index"][0]["right"]),
+        lambda m: m["index"].append(m["index"][0]),
+        lambda m: m["index"].clear(),
         lambda m: m.update(statement=m["statement"] + " "),
         lambda m: m.update(method="window"),
     ):
@@ -475,26 +483,36 @@ def test_keyed_proof_is_small(keyed_sample: tuple[Ledger, dict]) -> None:
     assert len(json.dumps(keyed_sample[1])) < 8 * 1024
 
 
-def test_a_forged_index_commitment_is_caught_by_verification(tmp_path: Path) -> None:
-    """An owner who commits an index that omits a key is caught by canopy verify."""
+def forge_index_commitment(ledger: Ledger, hidden_key: str) -> None:
+    """What a dishonest owner would do: commit an index that omits one key."""
     from canopy.ledger import keyindex
-    from canopy.ledger.verify import verify_ledger
 
-    ledger = make_ledger(tmp_path / "l.db", 30, seed=3)
     table = keyindex.table_for(ledger._conn, ledger.size())
-    table.pop(keyindex.key_hash("t:trace-1"))  # hide a trace
-    leaves = keyindex.build_index(table)
-    root = keyindex.IndexFile.write(keyindex.index_path_for(ledger.path), ledger.size(), leaves)
+    table.pop(keyindex.key_hash(hidden_key))
+    summary, leaves = keyindex.summarize(table)
+    directory = keyindex.index_dir_for(ledger.path)
+    directory.mkdir(exist_ok=True)
+    keyindex.IndexFile.write(keyindex.run_path(directory, summary.root), ledger.size(), leaves)
     ledger.append(
         "index_commitment",
         {
             "index_format": keyindex.INDEX_FORMAT,
             "index_size": ledger.size(),
-            "index_root": base64.b64encode(root).decode(),
-            "index_count": len(leaves),
+            "index_runs": [summary.to_json()],
         },
     )
     ledger.checkpoint()
+
+
+def test_a_forged_index_commitment_is_caught_by_verification(tmp_path: Path) -> None:
+    """An owner who commits an index that omits a key is caught by canopy verify,
+    although the forged index does yield a 'valid-looking' keyed proof."""
+    from canopy.ledger.absence import build_keyed_proof
+    from canopy.ledger.verify import verify_ledger
+
+    ledger = make_ledger(tmp_path / "l.db", 30, seed=3)
+    forge_index_commitment(ledger, "t:trace-1")
+    assert build_keyed_proof(ledger, AbsenceQuery(trace_id="trace-1")) is not None
     report = verify_ledger(ledger.path)
     assert not report.ok
     assert any(p.step == "index" for p in report.problems)
@@ -528,22 +546,44 @@ def test_keyed_proof_matches_its_json_schema(keyed_sample: tuple[Ledger, dict]) 
     _validator("absence-proof.schema.json").validate(keyed_sample[1])
 
 
-def test_incremental_index_commit_equals_a_full_rebuild(tmp_path: Path) -> None:
+def test_index_runs_merge_geometrically_and_replay_deterministically(tmp_path: Path) -> None:
     from canopy.ledger import keyindex
+    from canopy.ledger.absence import build_keyed_proof
     from canopy.ledger.verify import verify_ledger
 
-    ledger = make_ledger(tmp_path / "l.db", 30, seed=21)
-    first = keyindex.commit_index(ledger)
+    ledger = make_ledger(tmp_path / "l.db", 10, seed=21)
     rng = random.Random(4)
-    ledger.append_batch([_event(i, rng) for i in range(25)])
-    second = keyindex.commit_index(ledger)  # starts from the stored index
-    full = keyindex.build_index(keyindex.table_for(ledger._conn, second["index_size"]))
-    hashes = [leaf.hash() for leaf in full]
-    levels = keyindex.tree_levels(hashes)
-    assert (
-        base64.b64encode(keyindex.root_of_levels(levels, len(full))).decode()
-        == second["index_root"]
-    )
-    assert second["index_size"] > first["index_size"]
+    sizes = []
+    for round_ in range(12):
+        ledger.append_batch(
+            [
+                (
+                    "authorization",
+                    {"trace_id": f"r{round_}-{i}", "authorization_id": f"x{round_}{i}"},
+                )
+                for i in range(rng.randrange(1, 40))
+            ]
+        )
+        fields = keyindex.commit_index(ledger)
+        counts = [r["count"] for r in fields["index_runs"]]
+        assert all(a >= b * keyindex.MERGE_RATIO - 8 for a, b in itertools.pairwise(counts))
+        sizes.append(len(counts))
+    assert max(sizes) <= 4  # log4 of a few hundred keys
+    commitments = [
+        (e.seq, e.fields["index_size"]) for e in ledger.events_of_kind("index_commitment")
+    ]
+    replayed = keyindex.replay_commitments(ledger._conn, commitments)
+    assert [r.to_json() for r in replayed[-1]] == fields["index_runs"]
     ledger.checkpoint()
-    assert verify_ledger(ledger.path).ok  # verification recomputes both commitments
+    assert verify_ledger(ledger.path).ok
+    proof = build_keyed_proof(ledger, AbsenceQuery(trace_id="never"))
+    assert proof is not None and len(proof["index"]) == len(fields["index_runs"])
+    verify_absence_proof(proof, [ledger.verifier])
+    # Run files are derived data: without them the next commit replays the events.
+    import shutil
+
+    shutil.rmtree(keyindex.index_dir_for(ledger.path))
+    assert build_keyed_proof(ledger, AbsenceQuery(trace_id="never")) is None
+    keyindex.commit_index(ledger)
+    ledger.checkpoint()
+    assert verify_ledger(ledger.path).ok

@@ -626,7 +626,6 @@ def test_cli_requests_conflicts_and_usage(tmp_path: Path, ledger_path: Path) -> 
 
 def test_replay_refuses_a_forged_index_and_edited_events(tmp_path: Path) -> None:
     """A witness reading the ledger rebuilds new events and recomputes index roots."""
-    import base64 as b64
 
     from ledger_helpers import build, tamper
 
@@ -643,20 +642,9 @@ def test_replay_refuses_a_forged_index_and_edited_events(tmp_path: Path) -> None
     witness.cosign_ledger(ledger)  # an honest index commitment passes too
 
     # The owner commits an index that hides one trace.
-    table = keyindex.table_for(ledger._conn, ledger.size())
-    table.pop(keyindex.key_hash("t:trace-1"))
-    leaves = keyindex.build_index(table)
-    root = keyindex.IndexFile.write(keyindex.index_path_for(ledger.path), ledger.size(), leaves)
-    ledger.append(
-        "index_commitment",
-        {
-            "index_format": keyindex.INDEX_FORMAT,
-            "index_size": ledger.size(),
-            "index_root": b64.b64encode(root).decode(),
-            "index_count": len(leaves),
-        },
-    )
-    ledger.checkpoint()
+    from test_absence import forge_index_commitment
+
+    forge_index_commitment(ledger, "t:trace-1")
     with pytest.raises(VerificationError, match="key index"):
         witness.cosign_ledger(ledger)
     assert witness.cosign_ledger(ledger, replay=False)  # without replay it would have cosigned

@@ -99,7 +99,7 @@ def main() -> int:
                 "key index build + commitment (full)",
                 build,
                 "s",
-                f"{size:,} events, {fields['index_count']:,} leaves",
+                f"{size:,} events, {len(fields['index_runs'])} run(s)",
             )
         )
         ledger.append_batch([("authorization", {"trace_id": f"new-{i}"}) for i in range(1000)])

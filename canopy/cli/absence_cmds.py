@@ -195,16 +195,16 @@ def index_commit_cmd(ledger: Path, no_checkpoint: bool) -> None:
     Run it periodically (e.g. from cron); keyed absence proofs use the latest
     commitment that a checkpoint covers, so by default a checkpoint is sealed.
     """
-    from canopy.ledger.keyindex import commit_index, index_path_for
+    from canopy.ledger.keyindex import commit_index, index_dir_for
     from canopy.ledger.store import Ledger
 
     with Ledger(ledger, create=False) as opened:
         fields = commit_index(opened)
         sealed = None if no_checkpoint else opened.checkpoint()
     console.print(
-        f"key index over {fields['index_size']} events ({fields['index_count']} leaves), "
-        f"root {fields['index_root']}, recorded at event {fields['seq']} "
-        f"({index_path_for(ledger)})"
+        f"key index over {fields['index_size']} events in {len(fields['index_runs'])} run(s) "
+        f"({sum(r['count'] for r in fields['index_runs']):,} leaves), recorded at event "
+        f"{fields['seq']} ({index_dir_for(ledger)})"
     )
     if sealed is not None:
         console.print(f"checkpoint sealed at size {sealed.size}")

@@ -290,33 +290,36 @@ def build_keyed_proof(
     if not commitments:
         return None
     commitment = commitments[-1]
-    try:
-        index = keyindex.IndexFile(keyindex.index_path_for(ledger.path))
-    except (OSError, ValueError):
+    size = int(commitment.fields["index_size"])
+    if not start <= size:
         return None
-    try:
-        root = base64.b64decode(str(commitment.fields["index_root"]))
-        size = int(commitment.fields["index_size"])
-        if index.root != root or index.index_size != size or not start <= size:
-            return None
-        kh = keyindex.key_hash(key)
-        position = index.find(kh)
-        leaf = index.leaf(position)
-        bit = query.index_kind_bit()
-        if leaf.key_hash == kh:
-            absent = leaf.last_seq < start or (bit is not None and not leaf.kinds & bit)
-            if not absent:
+    kh = keyindex.key_hash(key)
+    bit = query.index_kind_bit()
+    directory = keyindex.index_dir_for(ledger.path)
+    evidence = []
+    for summary in keyindex.parse_runs(commitment.fields["index_runs"]):
+        try:
+            index = keyindex.IndexFile(keyindex.run_path(directory, summary.root))
+        except (OSError, ValueError, MalformedProofError):
+            return None  # run files missing: the caller falls back to a window proof
+        try:
+            if index.root != summary.root or index.count != summary.count:
                 return None
-            evidence = {"found": index.prove(position)}
-        else:
-            evidence = {"left": index.prove(position - 1), "right": index.prove(position)}
-    finally:
-        index.close()
+            position = index.find(kh)
+            leaf = index.leaf(position)
+            if leaf.key_hash == kh:
+                if not (leaf.last_seq < start or (bit is not None and not leaf.kinds & bit)):
+                    return None
+                evidence.append({"found": index.prove(position)})
+            else:
+                evidence.append({"left": index.prove(position - 1), "right": index.prove(position)})
+        finally:
+            index.close()
     inclusion = build_inclusion_proof(
         ledger,
         commitment.seq,
         checkpoint_size=checkpoint.size,
-        disclose=["index_format", "index_size", "index_root", "index_count"],
+        disclose=["index_format", "index_size", "index_runs"],
     ).to_json()
     key_id = _signing_key_id(checkpoint.note, [v for _, v in ledger.key_schedule()])
     return {
@@ -360,7 +363,7 @@ def _verify_keyed(
 
     commitment = proof.get("commitment")
     evidence = proof.get("index")
-    if not isinstance(commitment, Mapping) or not isinstance(evidence, Mapping):
+    if not isinstance(commitment, Mapping) or not isinstance(evidence, list):
         raise MalformedProofError("keyed proof needs commitment and index evidence")
     # The commitment must be proven against this very checkpoint (cosignatures aside).
     if commitment.get("checkpoint") != proof.get("checkpoint") and (
@@ -378,32 +381,44 @@ def _verify_keyed(
     try:
         fmt = revealed["index_format"]["value"]
         size = revealed["index_size"]["value"]
-        root = strict_b64decode(str(revealed["index_root"]["value"]), "index root")
-        count = revealed["index_count"]["value"]
+        runs = keyindex.parse_runs(revealed["index_runs"]["value"])
     except (KeyError, TypeError) as e:
         raise MalformedProofError(f"index commitment lacks {e}") from e
-    if fmt != keyindex.INDEX_FORMAT or not isinstance(size, int) or not isinstance(count, int):
+    if fmt != keyindex.INDEX_FORMAT or not isinstance(size, int) or isinstance(size, bool):
         raise MalformedProofError("unknown index format")
     if size != end or not start <= size:
         raise MalformedProofError(f"index covers {size} events, the proof claims [{start}, {end})")
     key = query.index_key()
     if key is None:
         raise MalformedProofError("this query cannot be decided by the key index")
+    if not isinstance(evidence, list) or len(evidence) != len(runs):
+        raise MalformedProofError(f"the index has {len(runs)} runs: one piece of evidence each")
     kh = keyindex.key_hash(key)
-    if "found" in evidence:
-        leaf = keyindex.check_index_path(root, count, evidence["found"])
-        bit = query.index_kind_bit()
+    bit = query.index_kind_bit()
+    for run, piece in zip(runs, evidence, strict=True):
+        _check_run(run, piece, kh, bit, start)
+
+
+def _check_run(run: Any, piece: Any, kh: bytes, bit: int | None, start: int) -> None:
+    """One run shows the key absent from the window: bracketed, or seen only before it
+    (or never with the queried kind)."""
+    from canopy.ledger import keyindex
+
+    if not isinstance(piece, Mapping):
+        raise MalformedProofError("index evidence must be an object")
+    if "found" in piece:
+        leaf = keyindex.check_index_path(run.root, run.count, piece["found"])
         if leaf.key_hash != kh:
             raise MalformedProofError("the index leaf is for another key")
         if not (leaf.last_seq < start or (bit is not None and not leaf.kinds & bit)):
             raise MalformedProofError("the index leaf shows the key inside the window")
         return
     try:
-        left_raw, right_raw = evidence["left"], evidence["right"]
+        left_raw, right_raw = piece["left"], piece["right"]
     except KeyError as e:
         raise MalformedProofError(f"index evidence lacks {e}") from e
-    left = keyindex.check_index_path(root, count, left_raw)
-    right = keyindex.check_index_path(root, count, right_raw)
+    left = keyindex.check_index_path(run.root, run.count, left_raw)
+    right = keyindex.check_index_path(run.root, run.count, right_raw)
     if right_raw["index"] != left_raw["index"] + 1:
         raise MalformedProofError("the bracketing index leaves are not adjacent")
     if not left.key_hash < kh < right.key_hash:

@@ -44,9 +44,11 @@ __all__ = [
     "IndexFile",
     "IndexLeaf",
     "build_index",
+    "commit_index",
     "key_hash",
     "keys_of",
     "leaf_bytes",
+    "replay_commitments",
 ]
 
 _LEAF_DOMAIN = b"canopy/key-index/v1\x00"
@@ -250,17 +252,39 @@ def check_index_path(root: bytes, count: int, proof: Mapping[str, Any]) -> Index
     return leaf
 
 
-# --- committing an index to a ledger --------------------------------------------
+# --- committing the index to a ledger: a log-structured set of runs -----------------
 
-INDEX_FORMAT = "canopy/key-index/v1"
+INDEX_FORMAT = "canopy/key-index/v2"
+#: A new run is merged into the one before it while it holds at least a quarter
+#: as many keys: run sizes then shrink at least fourfold, so a ledger has about
+#: log4(keys) runs (a small proof) and each key is rewritten about log4 times
+#: over its life (cheap maintenance), instead of the whole index per commit.
+MERGE_RATIO = 4
 _KEY_COLUMNS = "seq, kind, trace_id, avid, action_type, authorization_id"
 
-
-def index_path_for(ledger_path: Path | str) -> Path:
-    return Path(f"{os.fspath(ledger_path)}.index")
+Table = dict[bytes, list[int]]
 
 
-def table_for(conn: Any, size: int, start: int = 0, table: dict | None = None) -> dict:
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    root: bytes
+    count: int  # leaves, sentinels included
+
+    def to_json(self) -> dict[str, Any]:
+        import base64
+
+        return {"root": base64.b64encode(self.root).decode("ascii"), "count": self.count}
+
+
+def index_dir_for(ledger_path: Path | str) -> Path:
+    return Path(f"{os.fspath(ledger_path)}.index.d")
+
+
+def run_path(directory: Path, root: bytes) -> Path:
+    return directory / f"{root.hex()}.idx"
+
+
+def table_for(conn: Any, size: int, start: int = 0, table: Table | None = None) -> Table:
     """Key table of events ``[start, size)`` from their columns (no body decoding)."""
     table = {} if table is None else table
     rows = conn.execute(
@@ -278,52 +302,128 @@ def table_for(conn: Any, size: int, start: int = 0, table: dict | None = None) -
     return table
 
 
-def _previous_table(ledger: Any) -> tuple[dict[bytes, list[int]], int]:
-    """Start from the stored index when it is the one the ledger last committed
-    (same size and root), so a commit only scans the events added since."""
-    import base64
+def merge_tables(older: Table, newer: Table) -> Table:
+    merged = {kh: list(entry) for kh, entry in older.items()}
+    for kh, (kinds, seq) in newer.items():
+        entry = merged.get(kh)
+        if entry is None:
+            merged[kh] = [kinds, seq]
+        else:
+            entry[0] |= kinds
+            entry[1] = max(entry[1], seq)
+    return merged
 
-    commitments = ledger.events_of_kind("index_commitment")
-    path = index_path_for(ledger.path)
-    if not commitments or not path.exists():
-        return {}, 0
-    last = commitments[-1].fields
+
+def add_run(runs: list[Table], new: Table) -> list[Table]:
+    """The run list after a commitment that adds ``new`` (deterministic)."""
+    runs = [*runs, new]
+    while len(runs) >= 2 and len(runs[-1]) * MERGE_RATIO >= len(runs[-2]):
+        newer = runs.pop()
+        runs[-1] = merge_tables(runs[-1], newer)
+    return runs
+
+
+def summarize(table: Table) -> tuple[RunSummary, list[IndexLeaf]]:
+    leaves = build_index(table)
+    levels = tree_levels([leaf.hash() for leaf in leaves])
+    return RunSummary(root_of_levels(levels, len(leaves)), len(leaves)), leaves
+
+
+def parse_runs(value: Any) -> list[RunSummary]:
+    """The ``index_runs`` field of a commitment, strictly."""
+    from canopy.ledger.note import strict_b64decode
+
+    if not isinstance(value, list) or not value:
+        raise MalformedProofError("index_runs must be a non-empty list")
+    runs = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"root", "count"}:
+            raise MalformedProofError("each index run needs exactly root and count")
+        count = item["count"]
+        if not isinstance(count, int) or isinstance(count, bool) or count < 2:
+            raise MalformedProofError("index run count must be an integer >= 2")
+        root = strict_b64decode(str(item["root"]), "index run root")
+        if len(root) != HASH_SIZE:
+            raise MalformedProofError("index run root is not 32 bytes")
+        runs.append(RunSummary(root, count))
+    return runs
+
+
+def replay_commitments(conn: Any, commitments: list[tuple[int, int]]) -> list[list[RunSummary]]:
+    """Recompute the runs at each commitment ``(seq, index_size)`` from the events."""
+    runs: list[Table] = []
+    covered = 0
+    out = []
+    for _seq, size in commitments:
+        if size < covered:
+            raise MalformedProofError(f"index size {size} goes backwards from {covered}")
+        runs = add_run(runs, table_for(conn, size, covered))
+        covered = size
+        out.append([summarize(table)[0] for table in runs])
+    return out
+
+
+def _load_run(directory: Path, summary: RunSummary) -> Table | None:
+    path = run_path(directory, summary.root)
     try:
         index = IndexFile(path)
     except (OSError, ValueError, MalformedProofError):
-        return {}, 0
+        return None
     try:
-        if index.index_size != last.get("index_size") or base64.b64encode(index.root).decode(
-            "ascii"
-        ) != last.get("index_root"):
-            return {}, 0
-        table = {}
+        if index.root != summary.root or index.count != summary.count:
+            return None
+        table: Table = {}
         for position in range(1, index.count - 1):  # skip the two sentinels
             leaf = index.leaf(position)
             table[leaf.key_hash] = [leaf.kinds, leaf.last_seq]
-        return table, index.index_size
+        return table
     finally:
         index.close()
 
 
+def _current_runs(ledger: Any) -> tuple[list[Table], int]:
+    """The runs of the last commitment: from the stored run files when they are all
+    there and match, else recomputed from the events (slow, but always possible)."""
+    commitments = ledger.events_of_kind("index_commitment")
+    if not commitments:
+        return [], 0
+    last = commitments[-1].fields
+    size = int(last["index_size"])
+    directory = index_dir_for(ledger.path)
+    tables = [_load_run(directory, summary) for summary in parse_runs(last["index_runs"])]
+    if all(t is not None for t in tables):
+        return [t for t in tables if t is not None], size
+    runs: list[Table] = []
+    covered = 0
+    for event in commitments:
+        boundary = int(event.fields["index_size"])
+        runs = add_run(runs, table_for(ledger._conn, boundary, covered))
+        covered = boundary
+    return runs, covered
+
+
 def commit_index(ledger: Any) -> dict[str, Any]:
-    """Build the index over every committed event, store it, record its root.
+    """Index the events added since the last commitment, merge runs, record the roots.
 
     Returns the ``index_commitment`` event's fields (with its ``seq``). The
     commitment becomes usable for proofs once a checkpoint covers it.
     """
-    import base64
-
     size = ledger.size()
-    table, start = _previous_table(ledger)
-    table_for(ledger._conn, size, start, table)
-    leaves = build_index(table)
-    root = IndexFile.write(index_path_for(ledger.path), size, leaves)
+    runs, covered = _current_runs(ledger)
+    runs = add_run(runs, table_for(ledger._conn, size, covered))
+    directory = index_dir_for(ledger.path)
+    directory.mkdir(exist_ok=True)
+    summaries = []
+    for table in runs:
+        summary, leaves = summarize(table)
+        path = run_path(directory, summary.root)
+        if not path.exists():
+            IndexFile.write(path, size, leaves)
+        summaries.append(summary)
     fields = {
         "index_format": INDEX_FORMAT,
         "index_size": size,
-        "index_root": base64.b64encode(root).decode("ascii"),
-        "index_count": len(leaves),
+        "index_runs": [s.to_json() for s in summaries],
     }
     receipt = ledger.append("index_commitment", fields)
     return {**fields, "seq": receipt.seq}

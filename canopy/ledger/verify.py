@@ -467,33 +467,31 @@ def _verify(ledger: Ledger, report: VerificationReport, options: _Options) -> No
 
 
 def _check_index_commitments(ledger: Ledger, problems: list[Problem]) -> None:
-    """Recompute each committed key index from the (verified) events it covers."""
-    import base64
-
+    """Recompute every committed key index (all its runs) from the events it covers."""
+    from canopy.errors import MalformedProofError
     from canopy.ledger import keyindex
 
-    table: dict[bytes, list[int]] = {}
-    covered = 0
-    for commitment in ledger.events_of_kind("index_commitment"):
-        fields = commitment.fields
+    commitments = []
+    for event in ledger.events_of_kind("index_commitment"):
         try:
-            size = int(fields["index_size"])
-            root = base64.b64decode(str(fields["index_root"]))
-            count = int(fields["index_count"])
-        except (KeyError, TypeError, ValueError):
-            problems.append(Problem("index", commitment.seq, "malformed index commitment"))
-            continue
-        if size < covered or size > commitment.seq:
-            problems.append(Problem("index", commitment.seq, f"index size {size} is impossible"))
-            continue
-        keyindex.table_for(ledger._conn, size, covered, table)
-        covered = size
-        leaves = keyindex.build_index(table)
-        levels = keyindex.tree_levels([leaf.hash() for leaf in leaves])
-        if len(leaves) != count or keyindex.root_of_levels(levels, len(leaves)) != root:
-            problems.append(
-                Problem("index", commitment.seq, "committed key index differs from the events")
-            )
+            size = int(event.fields["index_size"])
+            runs = keyindex.parse_runs(event.fields["index_runs"])
+            fmt = event.fields["index_format"]
+        except (KeyError, TypeError, ValueError, MalformedProofError):
+            problems.append(Problem("index", event.seq, "malformed index commitment"))
+            return
+        if fmt != keyindex.INDEX_FORMAT or size > event.seq:
+            problems.append(Problem("index", event.seq, f"index over {size} events is impossible"))
+            return
+        commitments.append((event.seq, size, runs))
+    try:
+        expected = keyindex.replay_commitments(ledger._conn, [(s, n) for s, n, _ in commitments])
+    except MalformedProofError as e:
+        problems.append(Problem("index", None, str(e)))
+        return
+    for (seq, _size, runs), recomputed in zip(commitments, expected, strict=True):
+        if runs != recomputed:
+            problems.append(Problem("index", seq, "committed key index differs from the events"))
 
 
 def _verifier_for(schedule: Sequence[tuple[int, Verifier]], size: int) -> Verifier:

@@ -12,7 +12,6 @@ Events before ``old`` were checked by earlier replays of this witness.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 
 from canopy.errors import RootMismatchError, TamperedLedgerError
@@ -51,23 +50,33 @@ def ledger_replay(ledger: Ledger) -> Replay:
                 raise TamperedLedgerError(f"event {tree.size} is missing")
             tree.append(leaf)
             if kind == "index_commitment":
-                commitments.append(fields)
+                commitments.append((seq, fields))
         if tree.size != new_size or tree.root() != signed.root:
             raise RootMismatchError(
                 f"stored events {old_size}..{new_size} do not rebuild the signed tree",
                 expected=signed.root,
                 calculated=tree.root(),
             )
-        for fields in commitments:
-            size = int(fields["index_size"])
-            leaves = keyindex.build_index(keyindex.table_for(ledger._conn, size))
-            levels = keyindex.tree_levels([leaf.hash() for leaf in leaves])
-            root = keyindex.root_of_levels(levels, len(leaves))
-            if base64.b64encode(root).decode("ascii") != fields.get("index_root") or len(
-                leaves
-            ) != fields.get("index_count"):
+        if not commitments:
+            return
+        # Recompute the runs at every commitment up to the new size (deterministic
+        # from the events) and compare those the new events carry.
+        everything = [
+            (c.seq, int(c.fields["index_size"]))
+            for c in ledger.events_of_kind("index_commitment")
+            if c.seq < new_size
+        ]
+        recomputed = dict(
+            zip(
+                (seq for seq, _ in everything),
+                keyindex.replay_commitments(ledger._conn, everything),
+                strict=True,
+            )
+        )
+        for seq, fields in commitments:
+            if keyindex.parse_runs(fields.get("index_runs")) != recomputed.get(seq):
                 raise TamperedLedgerError(
-                    f"the key index committed over {size} events differs from the events"
+                    f"the key index committed at event {seq} differs from the events"
                 )
 
     return replay
