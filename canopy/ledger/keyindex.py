@@ -1,12 +1,16 @@
-"""The key index: a sorted Merkle tree over the keys every event carries.
+"""The key index: log-structured sorted Merkle trees over the keys events carry.
 
-Absence of a key is shown by two adjacent leaves that bracket its hash (or by
-its own leaf, which says when the key was last seen and with which kinds), each
-with an RFC 9162 inclusion proof against an index root that the ledger itself
-commits in an ``index_commitment`` event, covered by a signed checkpoint. The
-index is cumulative (events ``[0, n)``), so a whole-history proof stays a few
-kilobytes at any ledger size, and its root is a deterministic function of the
-events, so an auditor or a witness can recompute it.
+The index over events ``[0, n)`` is a short list of runs, each a sorted Merkle
+tree of keys. A commitment adds one run for the keys of the events since the
+last commitment and merges runs whose sizes come within a factor of four, so
+there are about log4(keys) runs and a key is rewritten about log4 times over
+its life. The ledger records every run root in an ``index_commitment`` event,
+covered by a signed checkpoint. Absence of a key is shown, in every run, by two
+adjacent leaves that bracket its hash (or by its own leaf, which says when the
+key was last seen and with which kinds), each with an RFC 9162 inclusion proof:
+a whole-history proof stays a few kilobytes at any ledger size. The runs are a
+deterministic function of the events and the commitment sizes, so an auditor
+or a witness can recompute them (``replay_commitments``).
 
 Keys of an event (all optional): ``t:<trace_id>``, ``v:<avid>``,
 ``y:<action_type>`` and ``a:<authorization_id>``; the leaf of an authorization
