@@ -385,25 +385,52 @@ def _load_run(directory: Path, summary: RunSummary) -> Table | None:
         index.close()
 
 
-def _current_runs(ledger: Any) -> tuple[list[Table], int]:
-    """The runs of the last commitment: from the stored run files when they are all
-    there and match, else recomputed from the events (slow, but always possible)."""
+@dataclass
+class _StoredRun:
+    """A run of the last commitment, left on disk unless a merge needs its keys."""
+
+    summary: RunSummary
+    directory: Path
+
+    @property
+    def keys(self) -> int:
+        return self.summary.count - 2  # the two sentinels
+
+    def load(self) -> Table | None:
+        return _load_run(self.directory, self.summary)
+
+
+def _current_runs(ledger: Any) -> tuple[list[_StoredRun | Table], int]:
+    """The runs of the last commitment: as stored run files when they are all there,
+    else recomputed from the events (slow, but always possible)."""
     commitments = ledger.events_of_kind("index_commitment")
     if not commitments:
         return [], 0
     last = commitments[-1].fields
-    size = int(last["index_size"])
     directory = index_dir_for(ledger.path)
-    tables = [_load_run(directory, summary) for summary in parse_runs(last["index_runs"])]
-    if all(t is not None for t in tables):
-        return [t for t in tables if t is not None], size
+    stored = [_StoredRun(s, directory) for s in parse_runs(last["index_runs"])]
+    if all(run_path(directory, run.summary.root).exists() for run in stored):
+        return list(stored), int(last["index_size"])
     runs: list[Table] = []
     covered = 0
     for event in commitments:
         boundary = int(event.fields["index_size"])
         runs = add_run(runs, table_for(ledger._conn, boundary, covered))
         covered = boundary
-    return runs, covered
+    return list(runs), covered
+
+
+def _keys(run: _StoredRun | Table) -> int:
+    return run.keys if isinstance(run, _StoredRun) else len(run)
+
+
+def _table(run: _StoredRun | Table) -> Table:
+    if isinstance(run, _StoredRun):
+        table = run.load()
+        if table is None:
+            raise MalformedProofError(f"index run {run.summary.root.hex()} is unreadable")
+        return table
+    return run
 
 
 def commit_index(ledger: Any) -> dict[str, Any]:
@@ -414,12 +441,19 @@ def commit_index(ledger: Any) -> dict[str, Any]:
     """
     size = ledger.size()
     runs, covered = _current_runs(ledger)
-    runs = add_run(runs, table_for(ledger._conn, size, covered))
+    runs.append(table_for(ledger._conn, size, covered))
+    # The same merge rule as ``add_run``; stored runs are read only when merged.
+    while len(runs) >= 2 and _keys(runs[-1]) * MERGE_RATIO >= _keys(runs[-2]):
+        newer = _table(runs.pop())
+        runs[-1] = merge_tables(_table(runs[-1]), newer)
     directory = index_dir_for(ledger.path)
     directory.mkdir(exist_ok=True)
     summaries = []
-    for table in runs:
-        summary, leaves = summarize(table)
+    for run in runs:
+        if isinstance(run, _StoredRun):
+            summaries.append(run.summary)  # untouched: already on disk
+            continue
+        summary, leaves = summarize(run)
         path = run_path(directory, summary.root)
         if not path.exists():
             IndexFile.write(path, size, leaves)
