@@ -99,3 +99,13 @@ def test_verifier_fast_rebuild_matches_the_reference_leaf(fields: dict) -> None:
     rebuilt, leaf = rebuild_leaf(7, ts, "authorization", columns, prepared.body, prepared.salt)
     assert rebuilt == fields
     assert leaf == Event(7, ts, "authorization", fields, prepared.salt).leaf_hash()
+
+
+@given(st.dictionaries(names, values, max_size=8), st.integers(0, 2**40))
+def test_fused_leaf_hash_matches_the_two_step_encoding(fields: dict, seq: int) -> None:
+    from canopy.ledger.events import canonical_values, leaf_hash_from_canonical
+
+    salt, ts = os.urandom(16), now_timestamp()
+    canonical = canonical_values(fields)
+    expected = Event(seq, ts, "authorization", fields, salt).leaf_hash()
+    assert leaf_hash_from_canonical(seq, ts, "authorization", salt, canonical) == expected

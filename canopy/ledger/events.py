@@ -52,6 +52,7 @@ __all__ = [
     "field_digests",
     "field_salts",
     "leaf_bytes_from_digests",
+    "leaf_hash_from_canonical",
     "now_timestamp",
     "value_bytes",
 ]
@@ -194,6 +195,39 @@ def digests_from_canonical(salt: bytes, canonical: Mapping[str, bytes]) -> dict[
 def field_digests(salt: bytes, fields: Mapping[str, Any]) -> dict[str, bytes]:
     """Every field's commitment, in sorted name order."""
     return digests_from_canonical(salt, canonical_values(fields))
+
+
+def leaf_hash_from_canonical(
+    seq: int, ts: str, kind: str, salt: bytes, canonical: Mapping[str, bytes]
+) -> bytes:
+    """Leaf hash straight from each field's canonical bytes: the commitments and
+    the leaf in one pass (the verifier's inner loop; same bytes as
+    ``leaf_bytes_from_digests(seq, ts, kind, digests_from_canonical(salt, canonical))``)."""
+    check_kind(kind)
+    if not _TS.fullmatch(ts):
+        raise MalformedInputError(f"timestamp {ts!r} is not in canonical form")
+    names = sorted(canonical)
+    stream = hashlib.shake_256(_SALT_DOMAIN + salt).digest(SALT_SIZE * len(names) or 1)
+    b64, sha = binascii.b2a_base64, _sha256
+    parts = []
+    start = 0
+    for name in names:
+        if name not in _VALID_NAMES:
+            _check_name(name, "field name")
+        digest = sha(
+            _FIELD_DOMAIN
+            + stream[start : start + SALT_SIZE]
+            + name.encode("ascii")
+            + b"\x00"
+            + canonical[name]
+        ).digest()
+        start += SALT_SIZE
+        parts.append(f'"{name}":"{b64(digest, newline=False).decode("ascii")}"')
+    leaf = (
+        f'{{"canopy":"{ENCODING_TAG}","fields":{{{",".join(parts)}}},"kind":"{kind}",'
+        f'"seq":{int(seq)},"ts":"{ts}"}}'
+    ).encode("ascii")
+    return leaf_hash(leaf)
 
 
 def leaf_bytes_from_digests(seq: int, ts: str, kind: str, digests: Mapping[str, bytes]) -> bytes:

@@ -48,6 +48,7 @@ from canopy.ledger.events import (
     digests_from_canonical,
     event_signature_message,
     leaf_bytes_from_digests,
+    leaf_hash_from_canonical,
     now_timestamp,
     value_bytes,
 )
@@ -165,6 +166,7 @@ def _decode_int(literal: str) -> int | float:
     return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(literal)
 
 
+_encode_column = json.encoder.encode_basestring  # JCS for strings (see events.value_bytes)
 _ENCODE_DECODED = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 ).encode
@@ -210,22 +212,24 @@ def rebuild_leaf(
     floats = _SEEN.float
     if not isinstance(rest, dict):
         raise CanonicalEncodingError("stored event body is not a JSON object")
-    fast = not floats and text.isascii()
     canonical: dict[str, bytes] = {}
-    for name, value in rest.items():
-        if fast and not isinstance(value, str):
-            try:
-                canonical[name] = _ENCODE_DECODED(value).encode("utf-8")
-            except ValueError as e:
-                raise CanonicalEncodingError(f"stored field {name!r}: {e}") from e
-        else:
+    if not floats and text.isascii():
+        encode = _ENCODE_DECODED
+        try:
+            for name, value in rest.items():
+                canonical[name] = encode(value).encode("ascii")
+        except ValueError as e:
+            raise CanonicalEncodingError(f"stored field: {e}") from e
+    else:
+        for name, value in rest.items():
             canonical[name] = value_bytes(value)
     for name, value in columns.items():
         if value is not None:
             rest[name] = value
-            canonical[name] = value_bytes(value)
-    digests = digests_from_canonical(salt, canonical)
-    return rest, leaf_hash(leaf_bytes_from_digests(seq, ts, kind, digests))
+            canonical[name] = (
+                _encode_column(value).encode("utf-8") if type(value) is str else value_bytes(value)
+            )
+    return rest, leaf_hash_from_canonical(seq, ts, kind, salt, canonical)
 
 
 def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
