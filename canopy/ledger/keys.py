@@ -28,22 +28,27 @@ def default_key_path(ledger_path: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(ledger_path)}.key")
 
 
-def load_signer(path: Path) -> Signer:
+def read_key_file(path: Path, what: str = "signing key") -> str:
+    """A private key file's text, refusing one that group or others can access."""
     try:
         info = path.stat()
     except FileNotFoundError as e:
-        raise KeyFileError(f"signing key {path} does not exist") from e
+        raise KeyFileError(f"{what} {path} does not exist") from e
     except OSError as e:
-        raise KeyFileError(f"cannot read signing key {path}: {e}") from e
+        raise KeyFileError(f"cannot read {what} {path}: {e}") from e
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(
-            f"signing key {path} is accessible by group or others "
+            f"{what} {path} is accessible by group or others "
             f"(mode {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}"
         )
     try:
-        text = path.read_text(encoding="ascii")
+        return path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as e:
-        raise KeyFileError(f"cannot read signing key {path}: {e}") from e
+        raise KeyFileError(f"cannot read {what} {path}: {e}") from e
+
+
+def load_signer(path: Path) -> Signer:
+    text = read_key_file(path)
     try:
         return Signer.from_skey(text)
     except MalformedInputError as e:

@@ -28,6 +28,7 @@ from typing import Any
 from canopy.canonical import MAX_SAFE_INTEGER
 from canopy.errors import (
     CanonicalEncodingError,
+    CanopyError,
     KeyFileError,
     LedgerError,
     LedgerWriteError,
@@ -331,27 +332,56 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
     return conn
 
 
-def _check_schema(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class FileKind:
+    """How a Canopy SQLite file identifies itself (the ledger, a witness state, ...)."""
+
+    name: str  # "ledger", "witness state"
+    short: str  # "ledger", "witness"
+    application_id: int
+    schema_version: int
+    meta_table: str
+    required: tuple[str, ...]
+    error: type[CanopyError]
+    foreign: tuple[tuple[int, str], ...] = ()  # other Canopy files' ids -> explanation
+
+
+def read_identity(conn: sqlite3.Connection, path: Path, kind: FileKind) -> dict[str, str]:
+    """Check the file's application id and schema version; return its metadata."""
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as e:
-        raise NotALedgerError(f"{path} is not a readable SQLite database: {e}") from e
-    if app_id != APPLICATION_ID:
-        raise NotALedgerError(f"{path} is a SQLite database but not a Canopy ledger")
-    if version != SCHEMA_VERSION:
-        raise NotALedgerError(
-            f"{path} has ledger schema version {version}; this Canopy reads version "
-            f"{SCHEMA_VERSION}"
+        raise kind.error(f"{path} is not a readable SQLite database: {e}") from e
+    for other_id, explanation in kind.foreign:
+        if app_id == other_id:
+            raise kind.error(f"{path} {explanation}")
+    if app_id != kind.application_id:
+        raise kind.error(f"{path} is a SQLite database but not a Canopy {kind.name}")
+    if version != kind.schema_version:
+        raise kind.error(
+            f"{path} has {kind.short} schema version {version}; this Canopy reads version "
+            f"{kind.schema_version}"
         )
     try:
-        meta = dict(conn.execute("SELECT key, value FROM ledger_meta").fetchall())
+        meta = dict(conn.execute(f'SELECT key, value FROM "{kind.meta_table}"').fetchall())
     except sqlite3.DatabaseError as e:
-        raise NotALedgerError(f"{path}: ledger metadata unreadable: {e}") from e
-    for required in ("origin", "genesis_vkey", "created_at"):
+        raise kind.error(f"{path}: {kind.short} metadata unreadable: {e}") from e
+    for required in kind.required:
         if required not in meta:
-            raise NotALedgerError(f"{path}: ledger metadata lacks {required!r}")
+            raise kind.error(f"{path}: {kind.short} metadata lacks {required!r}")
     return meta
+
+
+LEDGER_FILE = FileKind(
+    "ledger",
+    "ledger",
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    "ledger_meta",
+    ("origin", "genesis_vkey", "created_at"),
+    NotALedgerError,
+)
 
 
 def _create_ledger_file(path: Path, signer: Signer, origin: str) -> None:
@@ -440,7 +470,7 @@ class Ledger:
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = FULL")
-            self.meta = _check_schema(self._conn, self.path)
+            self.meta = read_identity(self._conn, self.path, LEDGER_FILE)
             self.origin = self.meta["origin"]
             if not read_only:
                 self._ensure_indexes()

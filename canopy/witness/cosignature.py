@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import os
-import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -159,21 +158,7 @@ def generate_cosignature_signer(name: str) -> CosignatureSigner:
 
 def load_cosignature_signer(path: Path) -> CosignatureSigner:
     """Read a witness key file, refusing one that group or others can access."""
-    try:
-        info = path.stat()
-    except FileNotFoundError as e:
-        raise KeyFileError(f"witness key {path} does not exist") from e
-    except OSError as e:
-        raise KeyFileError(f"cannot read witness key {path}: {e}") from e
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(
-            f"witness key {path} is accessible by group or others "
-            f"(mode {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}"
-        )
-    try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as e:
-        raise KeyFileError(f"cannot read witness key {path}: {e}") from e
+    text = keys.read_key_file(path, "witness key")
     try:
         return CosignatureSigner.from_skey(text)
     except MalformedInputError as e:

@@ -139,31 +139,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+_WITNESS_FILE = ledger_store.FileKind(
+    "witness state",
+    "witness",
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    "witness_meta",
+    ("format", "name", "vkey", "created_at"),
+    NotAWitnessStateError,
+    foreign=(
+        (
+            ledger_store.APPLICATION_ID,
+            "is a Canopy ledger, not a witness state: a witness keeps its own state file, "
+            "apart from the ledgers it witnesses",
+        ),
+    ),
+)
+
+
 def _check_schema(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
-    try:
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as e:
-        raise NotAWitnessStateError(f"{path} is not a readable SQLite database: {e}") from e
-    if app_id == ledger_store.APPLICATION_ID:
-        raise NotAWitnessStateError(
-            f"{path} is a Canopy ledger, not a witness state: a witness keeps its own "
-            "state file, apart from the ledgers it witnesses"
-        )
-    if app_id != APPLICATION_ID:
-        raise NotAWitnessStateError(f"{path} is a SQLite database but not a Canopy witness state")
-    if version != SCHEMA_VERSION:
-        raise NotAWitnessStateError(
-            f"{path} has witness schema version {version}; this Canopy reads version "
-            f"{SCHEMA_VERSION}"
-        )
-    try:
-        meta = dict(conn.execute("SELECT key, value FROM witness_meta").fetchall())
-    except sqlite3.DatabaseError as e:
-        raise NotAWitnessStateError(f"{path}: witness metadata unreadable: {e}") from e
-    for required in ("format", "name", "vkey", "created_at"):
-        if required not in meta:
-            raise NotAWitnessStateError(f"{path}: witness metadata lacks {required!r}")
+    meta = ledger_store.read_identity(conn, path, _WITNESS_FILE)
     if meta["format"] != _FORMAT:
         raise NotAWitnessStateError(f"{path}: format {meta['format']!r} is not {_FORMAT!r}")
     return meta
