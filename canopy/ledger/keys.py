@@ -13,6 +13,7 @@ import stat
 from pathlib import Path
 
 from canopy.errors import KeyFileError, MalformedInputError
+from canopy.ledger.files import fsync_dir
 from canopy.ledger.note import Signer, generate_signer
 
 __all__ = ["SIGNING_KEY_ENV", "create_signer", "default_key_path", "load_signer", "write_signer"]
@@ -83,11 +84,7 @@ def write_signer(path: Path, signer: Signer, *, replace: bool = False) -> None:
                 raise KeyFileError(f"signing key {path} already exists") from e
     finally:
         tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)
 
 
 def create_signer(path: Path, name: str) -> Signer:

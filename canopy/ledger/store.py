@@ -53,6 +53,7 @@ from canopy.ledger.events import (
     now_timestamp,
     value_bytes,
 )
+from canopy.ledger.files import link_into_place
 from canopy.ledger.merkle import (
     HASH_SIZE,
     CompactRange,
@@ -412,17 +413,7 @@ def _create_ledger_file(path: Path, signer: Signer, origin: str) -> None:
         conn.execute("COMMIT")
     finally:
         conn.close()
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(tmp)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    link_into_place(tmp, path)  # if another process won the race, its ledger stands
 
 
 def new_origin() -> str:

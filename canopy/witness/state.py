@@ -34,6 +34,7 @@ from typing import NamedTuple
 from canopy.errors import LedgerError
 from canopy.ledger import store as ledger_store
 from canopy.ledger.events import now_timestamp
+from canopy.ledger.files import link_into_place
 from canopy.ledger.note import Verifier
 
 __all__ = [
@@ -164,14 +165,6 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> dict[str, str]:
     return meta
 
 
-def _fsync_dir(path: Path) -> None:
-    dir_fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def _create_file(path: Path, name: str, vkey: str) -> None:
     """Build a complete state file beside ``path`` and link it into place atomically.
 
@@ -197,13 +190,7 @@ def _create_file(path: Path, name: str, vkey: str) -> None:
         conn.execute("COMMIT")
     finally:
         conn.close()
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(tmp)
-    _fsync_dir(path.parent)
+    link_into_place(tmp, path)
 
 
 class WitnessState:
