@@ -92,13 +92,23 @@ def _check(value: Any, path: _Path) -> bool:
 
     The fast encoder differs from JCS only for floats (number formatting) and
     for object keys outside the Basic Multilingual Plane (JCS sorts by UTF-16
-    code units, Python by code points).
+    code units, Python by code points). Exact-type tests first: this walk runs
+    for every event field, and most values are plain strings.
     """
-    if value is None or value is True or value is False:
-        return False
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         if not value.isascii():
             _check_unicode(value, path, "string")
+        return False
+    if kind is dict:
+        return _check_members(value, path)
+    if kind is list or kind is tuple:
+        slow = False
+        for index, item in enumerate(value):
+            if _check(item, (path, index)):
+                slow = True
+        return slow
+    if value is None or value is True or value is False:
         return False
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
@@ -111,24 +121,30 @@ def _check(value: Any, path: _Path) -> bool:
         if math.isfinite(value):
             return True
         raise CanonicalEncodingError(f"{_render(path)}: {value!r} is not a JSON number")
+    if isinstance(value, str):
+        return _check(str(value), path)
     if isinstance(value, dict):
-        slow = False
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise CanonicalEncodingError(
-                    f"{_render(path)}: object key {key!r} is a {type(key).__name__}, not a string"
-                )
-            if not key.isascii():
-                _check_unicode(key, path, f"object key {key!r}")
-                if any(ord(ch) > 0xFFFF for ch in key):
-                    slow = True
-            if _check(item, (path, key)):
-                slow = True
-        return slow
+        return _check_members(value, path)
     if isinstance(value, list | tuple):
-        slow = False
-        for index, item in enumerate(value):
-            if _check(item, (path, index)):
-                slow = True
-        return slow
+        return _check(list(value), path)
     raise CanonicalEncodingError(f"{_render(path)}: {type(value).__name__} is not a JSON type")
+
+
+def _check_members(value: dict[Any, Any], path: _Path) -> bool:
+    """``_check`` of an object, with plain string members checked inline."""
+    slow = False
+    for key, item in value.items():
+        if type(key) is not str and not isinstance(key, str):
+            raise CanonicalEncodingError(
+                f"{_render(path)}: object key {key!r} is a {type(key).__name__}, not a string"
+            )
+        if not key.isascii():
+            _check_unicode(key, path, f"object key {key!r}")
+            if any(ord(ch) > 0xFFFF for ch in key):
+                slow = True
+        if type(item) is str:
+            if not item.isascii():
+                _check_unicode(item, (path, key), "string")
+        elif _check(item, (path, key)):
+            slow = True
+    return slow

@@ -483,3 +483,69 @@ def test_hard_linked_ledger_is_refused(tmp_path: Path) -> None:
         assert ledger.size() == 1
         assert ledger.append(KIND, fields("h", 1)).seq == 1
     assert verify_ledger(path).ok
+
+
+def _threads_append(
+    ledger: Ledger, threads: int, each: int
+) -> tuple[list[Any], list[BaseException]]:
+    receipts: list[Any] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def work(t: int) -> None:
+        start.wait()
+        for i in range(each):
+            try:
+                receipts.append(ledger.append("execution", {"thread": t, "i": i}))
+            except BaseException as e:  # collected for the assertions
+                errors.append(e)
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return receipts, errors
+
+
+def test_concurrent_appends_share_transactions(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "group.db", checkpoint_interval=64)
+    groups: list[int] = []
+    commit = ledger._append
+
+    def counting(prepared: list[Any], *args: Any, **kwargs: Any) -> list[AppendReceipt]:
+        groups.append(len(prepared))
+        return commit(prepared, *args, **kwargs)
+
+    ledger._append = counting  # type: ignore[method-assign]
+    receipts, errors = _threads_append(ledger, threads=8, each=40)
+    assert not errors
+    assert sorted(r.seq for r in receipts) == list(range(320))
+    assert sum(groups) == 320
+    assert max(groups) > 1, "no commit carried more than one event"
+    assert len(groups) < 320
+    ledger.close()
+    report = verify_ledger(tmp_path / "group.db")
+    assert report.ok, report.problems
+    assert report.checkpoints == 5  # sealed at 64, 128, ... even inside groups
+
+
+def test_a_failed_group_commit_fails_every_event_in_it(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "fail.db")
+    commit = ledger._append
+    calls = 0
+
+    def failing_first(prepared: list[Any], *args: Any, **kwargs: Any) -> list[AppendReceipt]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            time.sleep(0.2)  # the other threads queue behind this commit
+            raise LedgerWriteError("disk full (injected)")
+        return commit(prepared, *args, **kwargs)
+
+    ledger._append = failing_first  # type: ignore[method-assign]
+    receipts, errors = _threads_append(ledger, threads=4, each=1)
+    assert errors and all(isinstance(e, LedgerWriteError) for e in errors)
+    assert len(receipts) + len(errors) == 4
+    assert ledger.size() == len(receipts)  # a failed event is never written
+    assert sorted(r.seq for r in receipts) == list(range(len(receipts)))

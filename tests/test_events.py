@@ -6,6 +6,7 @@ import base64
 import json
 import os
 
+import pytest
 import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
@@ -109,3 +110,59 @@ def test_fused_leaf_hash_matches_the_two_step_encoding(fields: dict, seq: int) -
     canonical = canonical_values(fields)
     expected = Event(seq, ts, "authorization", fields, salt).leaf_hash()
     assert leaf_hash_from_canonical(seq, ts, "authorization", salt, canonical) == expected
+
+
+@given(st.dictionaries(names, values, max_size=8))
+def test_split_body_returns_each_members_canonical_bytes(fields: dict) -> None:
+    from canopy.ledger.events import canonical_values
+    from canopy.ledger.store import split_body
+
+    decoded, raw = split_body(canonical_bytes(fields).decode("utf-8"))
+    assert raw == canonical_values(fields)
+    assert decoded == fields
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"a":1 }',  # whitespace after a value
+        '{ "a":1}',
+        '{"a" :1}',
+        '{"a":1,"a":2}',  # duplicate member
+        '{"b":1,"a":2}',  # members out of order
+        '{"\\u0061":1}',  # escaped member name
+        '{"a":1,}',
+        '{"a":1}}',
+        '{"a":1} ',
+        '{"a":1',
+        '["a",1]',
+        '{"a":}',
+        "",
+    ],
+)
+def test_split_body_refuses_non_canonical_layouts(body: str) -> None:
+    from canopy.errors import CanonicalEncodingError
+    from canopy.ledger.store import split_body
+
+    with pytest.raises(CanonicalEncodingError):
+        split_body(body)
+
+
+def test_a_respelled_value_changes_the_rebuilt_leaf() -> None:
+    from canopy.ledger.store import _prepare, rebuild_leaf
+
+    fields = {"amount": 10, "note": "é", "nested": {"b": [1, 2], "a": None}}
+    prepared = _prepare("execution", fields)
+    ts = now_timestamp()
+    columns = dict.fromkeys(("trace_id", "avid", "authorization_id", "action_type", "decision"))
+    _, leaf = rebuild_leaf(3, ts, "execution", columns, prepared.body, prepared.salt)
+    assert leaf == Event(3, ts, "execution", fields, prepared.salt).leaf_hash()
+    for respelled in (
+        '{"amount":10.0,"nested":{"a":null,"b":[1,2]},"note":"é"}',
+        '{"amount":1e1,"nested":{"a":null,"b":[1,2]},"note":"é"}',
+        '{"amount":10,"nested":{"a":null,"b":[1, 2]},"note":"é"}',
+        '{"amount":10,"nested":{"b":[1,2],"a":null},"note":"é"}',
+        '{"amount":10,"nested":{"a":null,"b":[1,2]},"note":"\\u00e9"}',
+    ):
+        _, other = rebuild_leaf(3, ts, "execution", columns, respelled, prepared.salt)
+        assert other != leaf, respelled

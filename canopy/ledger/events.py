@@ -53,6 +53,8 @@ __all__ = [
     "field_salts",
     "leaf_bytes_from_digests",
     "leaf_hash_from_canonical",
+    "leaf_hash_from_members",
+    "leaf_members",
     "now_timestamp",
     "value_bytes",
 ]
@@ -197,37 +199,54 @@ def field_digests(salt: bytes, fields: Mapping[str, Any]) -> dict[str, bytes]:
     return digests_from_canonical(salt, canonical_values(fields))
 
 
-def leaf_hash_from_canonical(
-    seq: int, ts: str, kind: str, salt: bytes, canonical: Mapping[str, bytes]
-) -> bytes:
-    """Leaf hash straight from each field's canonical bytes: the commitments and
-    the leaf in one pass (the verifier's inner loop; same bytes as
-    ``leaf_bytes_from_digests(seq, ts, kind, digests_from_canonical(salt, canonical))``)."""
-    check_kind(kind)
-    if not _TS.fullmatch(ts):
-        raise MalformedInputError(f"timestamp {ts!r} is not in canonical form")
+def leaf_members(salt: bytes, canonical: Mapping[str, bytes]) -> bytes:
+    """The leaf's ``fields`` members (``"name":"<b64 digest>"``, sorted, comma
+    separated): every field's commitment in one pass, the hot loop of both
+    append and verify."""
     names = sorted(canonical)
     stream = hashlib.shake_256(_SALT_DOMAIN + salt).digest(SALT_SIZE * len(names) or 1)
-    b64, sha = binascii.b2a_base64, _sha256
+    b64, sha, spellings = binascii.b2a_base64, _sha256, _NAME_SPELLINGS
     parts = []
     start = 0
     for name in names:
-        if name not in _VALID_NAMES:
-            _check_name(name, "field name")
+        spelling = spellings.get(name) or _name_spelling(name)
         digest = sha(
-            _FIELD_DOMAIN
-            + stream[start : start + SALT_SIZE]
-            + name.encode("ascii")
-            + b"\x00"
-            + canonical[name]
+            _FIELD_DOMAIN + stream[start : start + SALT_SIZE] + spelling[0] + canonical[name]
         ).digest()
         start += SALT_SIZE
-        parts.append(f'"{name}":"{b64(digest, newline=False).decode("ascii")}"')
-    leaf = (
-        f'{{"canopy":"{ENCODING_TAG}","fields":{{{",".join(parts)}}},"kind":"{kind}",'
-        f'"seq":{int(seq)},"ts":"{ts}"}}'
-    ).encode("ascii")
-    return leaf_hash(leaf)
+        parts.append(spelling[1] + b64(digest, newline=False))
+    return b'",'.join(parts) + b'"' if parts else b""
+
+
+def leaf_hash_from_members(seq: int, ts: str, kind: str, members: bytes) -> bytes:
+    """RFC 9162 leaf hash of the event whose ``leaf_members`` are ``members``."""
+    check_kind(kind)
+    if not _TS.fullmatch(ts):
+        raise MalformedInputError(f"timestamp {ts!r} is not in canonical form")
+    tail = f'}},"kind":"{kind}","seq":{int(seq)},"ts":"{ts}"}}'.encode("ascii")
+    return _sha256(_LEAF_HEAD + members + tail).digest()
+
+
+def leaf_hash_from_canonical(
+    seq: int, ts: str, kind: str, salt: bytes, canonical: Mapping[str, bytes]
+) -> bytes:
+    """Leaf hash straight from each field's canonical bytes (same bytes as
+    ``leaf_bytes_from_digests(seq, ts, kind, digests_from_canonical(salt, canonical))``)."""
+    return leaf_hash_from_members(seq, ts, kind, leaf_members(salt, canonical))
+
+
+#: name -> (its bytes in a field commitment, its key in the leaf's JSON), validated once.
+_NAME_SPELLINGS: dict[str, tuple[bytes, bytes]] = {}
+#: 0x00 (RFC 9162 leaf prefix) and the leaf object up to its first field.
+_LEAF_HEAD = b'\x00{"canopy":"' + ENCODING_TAG.encode("ascii") + b'","fields":{'
+
+
+def _name_spelling(name: str) -> tuple[bytes, bytes]:
+    _check_name(name, "field name")
+    spelling = (name.encode("ascii") + b"\x00", b'"' + name.encode("ascii") + b'":"')
+    if len(_NAME_SPELLINGS) < 4096:
+        _NAME_SPELLINGS[name] = spelling
+    return spelling
 
 
 def leaf_bytes_from_digests(seq: int, ts: str, kind: str, digests: Mapping[str, bytes]) -> bytes:

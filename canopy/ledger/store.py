@@ -46,10 +46,10 @@ from canopy.ledger.events import (
     canonical_values,
     check_fields,
     check_kind,
-    digests_from_canonical,
     event_signature_message,
-    leaf_bytes_from_digests,
     leaf_hash_from_canonical,
+    leaf_hash_from_members,
+    leaf_members,
     now_timestamp,
     value_bytes,
 )
@@ -58,7 +58,6 @@ from canopy.ledger.merkle import (
     HASH_SIZE,
     CompactRange,
     NodeId,
-    leaf_hash,
     subtree_nodes,
     tree_root,
 )
@@ -169,26 +168,49 @@ def _decode_int(literal: str) -> int | float:
 
 
 _encode_column = json.encoder.encode_basestring  # JCS for strings (see events.value_bytes)
-_ENCODE_DECODED = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
-).encode
-
-
-_SEEN = threading.local()  # set when a decoded body held a float (per thread)
-
-
-def _seen_float(literal: str) -> float:
-    _SEEN.float = True
-    return float(literal)
-
-
-def _seen_int(literal: str) -> int | float:
-    value = int(literal)
-    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else _seen_float(literal)
-
-
 #: One decoder for every stored body (building one per call costs more than decoding).
-_DECODER = json.JSONDecoder(parse_float=_seen_float, parse_int=_seen_int)
+_BODY_DECODER = json.JSONDecoder(parse_int=_decode_int)
+_scan_value = _BODY_DECODER.scan_once  # C scanner: (value, end index) from an index
+_scan_key = json.decoder.scanstring  # (string, end index) from after its opening quote
+_SCAN_ERRORS = (StopIteration, IndexError, ValueError)
+
+
+def split_body(text: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A stored body's members: each value decoded, and its exact stored bytes.
+
+    The leaf commits to every field's canonical bytes, so the verifier hashes
+    the stored slice itself: any other spelling of a value (spaces, escapes,
+    number forms, key order) changes a digest and is caught, with no
+    re-encoding. Only the canonical layout is accepted around the values: no
+    whitespace, plain keys in strictly increasing order, nothing after ``}``.
+    """
+    values: dict[str, Any] = {}
+    raw: dict[str, bytes] = {}
+    if text == "{}":
+        return values, raw
+    last = len(text) - 1
+    if text[:2] != '{"' or text[last] != "}":
+        raise CanonicalEncodingError("stored event body is not a canonical JSON object")
+    index, previous = 1, ""
+    try:
+        while True:
+            if text[index] != '"':
+                raise ValueError("expected a member name")
+            name, after = _scan_key(text, index + 1)
+            if after != index + len(name) + 2 or text[after] != ":" or name <= previous:
+                raise ValueError(f"member {name!r} is not in canonical form or order")
+            value, index = _scan_value(text, after + 1)
+            values[name] = value
+            raw[name] = text[after + 1 : index].encode("utf-8")
+            previous = name
+            if text[index] == ",":
+                index += 1
+            elif index == last:
+                return values, raw
+            else:
+                raise ValueError(f"unexpected {text[index]!r} after member {name!r}")
+    except _SCAN_ERRORS as e:
+        raise CanonicalEncodingError(f"stored event body is not canonical JSON: {e}") from e
 
 
 def rebuild_leaf(
@@ -199,39 +221,15 @@ def rebuild_leaf(
     stored_body: str | bytes,
     salt: bytes,
 ) -> tuple[dict[str, Any], bytes]:
-    """A stored row's fields and the leaf hash they rebuild (the verifier's hot path).
-
-    Values decoded from an ASCII body without floats re-encode to their JCS
-    bytes through the C encoder directly: anything else a tampered body could
-    hold (huge integers, duplicate keys) changes the digest and is caught.
-    """
-    text = decode_body(stored_body)
-    _SEEN.float = False
-    try:
-        rest = _DECODER.decode(text)
-    except ValueError as e:
-        raise CanonicalEncodingError(f"stored event body is not JSON: {e}") from e
-    floats = _SEEN.float
-    if not isinstance(rest, dict):
-        raise CanonicalEncodingError("stored event body is not a JSON object")
-    canonical: dict[str, bytes] = {}
-    if not floats and text.isascii():
-        encode = _ENCODE_DECODED
-        try:
-            for name, value in rest.items():
-                canonical[name] = encode(value).encode("ascii")
-        except ValueError as e:
-            raise CanonicalEncodingError(f"stored field: {e}") from e
-    else:
-        for name, value in rest.items():
-            canonical[name] = value_bytes(value)
+    """A stored row's fields and the leaf hash they rebuild (the verifier's hot path)."""
+    fields, canonical = split_body(decode_body(stored_body))
     for name, value in columns.items():
         if value is not None:
-            rest[name] = value
+            fields[name] = value
             canonical[name] = (
                 _encode_column(value).encode("utf-8") if type(value) is str else value_bytes(value)
             )
-    return rest, leaf_hash_from_canonical(seq, ts, kind, salt, canonical)
+    return fields, leaf_hash_from_canonical(seq, ts, kind, salt, canonical)
 
 
 def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
@@ -244,6 +242,16 @@ def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
 
 
 @dataclass(slots=True)
+class _Ticket:
+    """One caller's place in a group commit."""
+
+    item: _Prepared
+    done: bool = False
+    receipt: AppendReceipt | None = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
 class _Prepared:
     """An event's seq-independent work, done before taking the write lock."""
 
@@ -251,7 +259,7 @@ class _Prepared:
     columns: tuple[str | None, ...]
     body: str | bytes
     salt: bytes
-    digests: dict[str, bytes]
+    members: bytes  # the leaf's field commitments (events.leaf_members)
 
 
 def _prepare(
@@ -269,7 +277,7 @@ def _prepare(
     else:
         canonical = canonical_values(fields)  # validates every value once
     salt = secrets.token_bytes(SALT_SIZE)
-    digests = digests_from_canonical(salt, canonical)
+    members = leaf_members(salt, canonical)
     body = (
         "{"
         + ",".join(
@@ -280,7 +288,7 @@ def _prepare(
         + "}"
     )  # JCS of the non-indexed fields: names are plain identifiers
     columns = tuple(fields.get(name) for name in INDEXED_FIELDS)
-    return _Prepared(kind, columns, encode_body(body), salt, digests)
+    return _Prepared(kind, columns, encode_body(body), salt, members)
 
 
 @functools.lru_cache(maxsize=1)
@@ -447,6 +455,8 @@ class Ledger:
         self.checkpoint_interval = checkpoint_interval
         self._key_path = Path(key_path) if key_path else keys.default_key_path(self.path)
         self._lock = threading.RLock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Ticket] = []
         self._signer: Signer | None = None
         self._signer_from_seq = -1
         self._tree = CompactRange()
@@ -577,12 +587,44 @@ class Ledger:
         ``encoded`` optionally maps field names to their RFC 8785 bytes when the
         caller already has them (saves encoding large values twice).
         """
-        return self._append([_prepare(kind, fields, encoded)])[0]
+        return self._commit_grouped(_prepare(kind, fields, encoded))
 
     def append_batch(self, events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[AppendReceipt]:
         """Append many events in one transaction: all of them or none."""
         prepared = [_prepare(kind, fields) for kind, fields in events]
         return self._append(prepared) if prepared else []
+
+    def _commit_grouped(self, item: _Prepared) -> AppendReceipt:
+        """Group commit: threads appending at once share one transaction and one fsync.
+
+        Each caller queues its prepared event, then waits for the write lock.
+        Whoever gets it first commits everything queued so far (its own event
+        and those of threads that queued while the previous commit was
+        syncing), so N concurrent appenders pay for about one fsync, not N.
+        Every caller still returns only once its own event is durable, and a
+        failed commit fails every event in it.
+        """
+        ticket = _Ticket(item)
+        with self._queue_lock:
+            self._queue.append(ticket)
+        with self._lock:
+            if not ticket.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                try:
+                    receipts = self._append([t.item for t in group])
+                except BaseException as e:
+                    for t in group:
+                        t.error, t.done = e, True
+                    raise  # the leader sees its own error as is
+                for t, receipt in zip(group, receipts, strict=True):
+                    t.receipt, t.done = receipt, True
+        if ticket.error is not None:
+            raise LedgerWriteError(
+                f"event not written to {self.path}: {ticket.error}"
+            ) from ticket.error
+        assert ticket.receipt is not None
+        return ticket.receipt
 
     def _writable(self) -> Signer:
         if self.read_only or self._signer is None:
@@ -622,7 +664,7 @@ class Ledger:
                 for offset, item in enumerate(prepared):
                     seq = size + offset
                     ts = now_timestamp()
-                    leaf = leaf_hash(leaf_bytes_from_digests(seq, ts, item.kind, item.digests))
+                    leaf = leaf_hash_from_members(seq, ts, item.kind, item.members)
                     nodes = b"".join(h for _, h in tree.append(leaf))
                     if seal and tree.size % self.checkpoint_interval == 0:
                         seals.append((offset, tree.size, tree.root()))
