@@ -18,7 +18,7 @@ from canopy.errors import (
     MalformedInputError,
     NotALedgerError,
 )
-from canopy.ledger.events import Event
+from canopy.ledger.events import Event, event_signature_message
 from canopy.ledger.keys import SIGNING_KEY_ENV
 from canopy.ledger.merkle import leaf_hash
 from canopy.ledger.note import Verifier, generate_signer
@@ -123,6 +123,42 @@ def test_checkpoints_every_interval_and_on_demand(tmp_path: Path) -> None:
         ledger.append("x", {})
         assert ledger.checkpoint().size == 16
         assert ledger.latest_checkpoint().size == 16
+
+
+def test_large_batches_are_written_in_order_with_valid_receipts(tmp_path: Path) -> None:
+    """A batch spanning several pipeline chunks (prepared here, finished by a
+    worker) lands in order, seals every interval, and each receipt's signature
+    is the stored one and verifies."""
+    path = tmp_path / "l.db"
+    n = 1000
+    with Ledger(path, checkpoint_interval=300) as ledger:
+        ledger.append("x", {"first": True})
+        receipts = ledger.append_batch(
+            ("authorization", {**event_fields(i), "note": "n" * (i % 300)}) for i in range(n)
+        )
+        assert [r.seq for r in receipts] == list(range(1, n + 1))
+        assert [r.seq for r in receipts if r.checkpoint] == [299, 599, 899]
+        verifier = ledger.verifier
+        for r in receipts[::97]:
+            stored = ledger.get(r.seq)
+            assert (stored.leaf_hash, stored.signature) == (r.leaf_hash, r.signature)
+            assert stored.fields["note"] == "n" * ((r.seq - 1) % 300)
+            message = event_signature_message(ledger.origin, r.seq, r.leaf_hash)
+            assert verifier.verify(message, r.signature)
+    assert verify_ledger(path).ok
+
+
+def test_a_bad_event_deep_in_a_large_batch_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with build(path, 3) as ledger:
+        events = [("authorization", event_fields(i)) for i in range(900)]
+        events[700] = ("authorization", {"amount": float("nan")})
+        with pytest.raises(CanonicalEncodingError):
+            ledger.append_batch(events)
+        assert ledger.size() == 3
+        ledger.append_batch(events[:5])
+        assert ledger.size() == 8
+    assert verify_ledger(path).ok
 
 
 def test_checkpoint_is_a_c2sp_note_signed_by_the_ledger_key(tmp_path: Path) -> None:
