@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from canopy.canonical import canonical_bytes
-from canopy.ledger.bodies import encode_body
 from canopy.ledger.events import (
     Event,
     field_digest,
@@ -98,8 +97,7 @@ def test_verifier_fast_rebuild_matches_the_reference_leaf(fields: dict) -> None:
         "action_type": None,
         "decision": None,
     }
-    stored = encode_body(prepared.body)  # deflated when long, as in a row
-    rebuilt, leaf = rebuild_leaf(7, ts, "authorization", columns, stored, prepared.salt)
+    rebuilt, leaf = rebuild_leaf(7, ts, "authorization", columns, prepared.body, prepared.salt)
     assert rebuilt == fields
     assert leaf == Event(7, ts, "authorization", fields, prepared.salt).leaf_hash()
 
@@ -157,7 +155,7 @@ def test_a_respelled_value_changes_the_rebuilt_leaf() -> None:
     prepared = _prepare("execution", fields)
     ts = now_timestamp()
     columns = dict.fromkeys(("trace_id", "avid", "authorization_id", "action_type", "decision"))
-    _, leaf = rebuild_leaf(3, ts, "execution", columns, encode_body(prepared.body), prepared.salt)
+    _, leaf = rebuild_leaf(3, ts, "execution", columns, prepared.body, prepared.salt)
     assert leaf == Event(3, ts, "execution", fields, prepared.salt).leaf_hash()
     for respelled in (
         '{"amount":10.0,"nested":{"a":null,"b":[1,2]},"note":"é"}',
@@ -168,3 +166,26 @@ def test_a_respelled_value_changes_the_rebuilt_leaf() -> None:
     ):
         _, other = rebuild_leaf(3, ts, "execution", columns, respelled, prepared.salt)
         assert other != leaf, respelled
+
+
+def test_salts_are_fresh_per_event_per_thread_and_after_fork() -> None:
+    import threading
+
+    from canopy.ledger.events import new_salt
+
+    salts = [new_salt() for _ in range(1000)]
+    others: list[bytes] = []
+    worker = threading.Thread(target=lambda: others.extend(new_salt() for _ in range(600)))
+    worker.start()
+    worker.join()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child's next salts must not repeat the parent's buffer
+        os.write(write, b"".join(new_salt() for _ in range(300)))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 300 * 16)
+    mine = [new_salt() for _ in range(300)]
+    all_salts = salts + others + mine + [child[i : i + 16] for i in range(0, len(child), 16)]
+    assert all(len(s) == 16 for s in all_salts)
+    assert len(set(all_salts)) == len(all_salts) == 2200

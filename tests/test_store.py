@@ -126,9 +126,8 @@ def test_checkpoints_every_interval_and_on_demand(tmp_path: Path) -> None:
 
 
 def test_large_batches_are_written_in_order_with_valid_receipts(tmp_path: Path) -> None:
-    """A batch spanning several pipeline chunks (prepared here, finished by a
-    worker) lands in order, seals every interval, and each receipt's signature
-    is the stored one and verifies."""
+    """A batch large enough to be signed on two threads lands in order, seals
+    every interval, and each receipt's signature is the stored one and verifies."""
     path = tmp_path / "l.db"
     n = 1000
     with Ledger(path, checkpoint_interval=300) as ledger:

@@ -25,7 +25,9 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
+import os
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -55,6 +57,7 @@ __all__ = [
     "leaf_hash_from_canonical",
     "leaf_hash_from_members",
     "leaf_members",
+    "new_salt",
     "now_timestamp",
     "value_bytes",
 ]
@@ -106,6 +109,43 @@ def now_timestamp() -> str:
         stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         _second_cache[0], _second_cache[1] = seconds, stamp
     return f"{_second_cache[1]}.{fraction:06d}Z"
+
+
+class _SaltSource(threading.local):
+    """Fresh event salts, read from the OS CSPRNG 256 at a time.
+
+    One ``getrandom`` call per event costs more than the rest of an event's
+    salt handling, and in a batch each call hands the GIL to the signing
+    thread. Buffers are per thread, and dropped in a forked child so parent
+    and child never hand out the same bytes.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.offset = 0
+
+    def take(self) -> bytes:
+        if self.offset >= len(self.buffer):
+            self.buffer, self.offset = os.urandom(SALT_SIZE * 256), 0
+        salt = self.buffer[self.offset : self.offset + SALT_SIZE]
+        self.offset += SALT_SIZE
+        return salt
+
+
+_SALTS = _SaltSource()
+
+
+def _forget_salts_in_child() -> None:
+    global _SALTS
+    _SALTS = _SaltSource()
+
+
+os.register_at_fork(after_in_child=_forget_salts_in_child)
+
+
+def new_salt() -> bytes:
+    """A fresh, never-reused 16-byte secret salt for one event."""
+    return _SALTS.take()
 
 
 def check_kind(kind: str) -> None:

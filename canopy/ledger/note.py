@@ -197,10 +197,6 @@ class Signer:
         first = self._sign_list(messages[:half])
         return first + other.result()
 
-    def sign_each(self, messages: list[bytes]) -> list[bytes]:
-        """Sign a batch on this thread (for callers that run their own workers)."""
-        return self._sign_list(messages)
-
     def _sign_list(self, messages: list[bytes]) -> list[bytes]:
         sign, secret = nacl.bindings.crypto_sign, self._secret
         return [sign(m, secret)[:64] for m in messages]

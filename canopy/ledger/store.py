@@ -20,10 +20,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +40,6 @@ from canopy.ledger.bodies import decode_body, encode_body
 from canopy.ledger.checkpoint import Checkpoint, SignedCheckpoint
 from canopy.ledger.events import (
     INDEXED_FIELDS,
-    SALT_SIZE,
     Event,
     EventKind,
     canonical_values,
@@ -52,6 +49,7 @@ from canopy.ledger.events import (
     leaf_hash_from_canonical,
     leaf_hash_from_members,
     leaf_members,
+    new_salt,
     now_timestamp,
     value_bytes,
 )
@@ -259,7 +257,7 @@ class _Prepared:
 
     kind: str
     columns: tuple[str | None, ...]
-    body: str  # JCS of the non-indexed fields; compressed when the row is built
+    body: str | bytes  # stored form (bodies.encode_body) of the non-indexed fields' JCS
     salt: bytes
     members: bytes  # the leaf's field commitments (events.leaf_members)
 
@@ -278,7 +276,7 @@ def _prepare(
         }
     else:
         canonical = canonical_values(fields)  # validates every value once
-    salt = secrets.token_bytes(SALT_SIZE)
+    salt = new_salt()
     members = leaf_members(salt, canonical)
     body = (
         "{"
@@ -290,24 +288,7 @@ def _prepare(
         + "}"
     )  # JCS of the non-indexed fields: names are plain identifiers
     columns = tuple(fields.get(name) for name in INDEXED_FIELDS)
-    return _Prepared(kind, columns, body, salt, members)
-
-
-#: Events per hand-off between the preparing thread and the finishing worker.
-_PIPELINE_CHUNK = 256
-_LEAF_AT = 3 + len(INDEXED_FIELDS) + 2  # positions in an events row (_INSERT_EVENT)
-_SIGNATURE_AT = _LEAF_AT + 1
-
-
-def _chunks_of(items: Iterable[_Prepared], size: int) -> Iterator[list[_Prepared]]:
-    chunk: list[_Prepared] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    return _Prepared(kind, columns, encode_body(body), salt, members)
 
 
 def _stamp(
@@ -329,31 +310,6 @@ def _stamp(
             seals.append((seq - first_seq, tree.size, tree.root()))
         stamped.append((seq, ts, leaf, nodes))
     return stamped
-
-
-def _finish_rows(
-    origin: str,
-    signer: Signer,
-    chunk: Sequence[_Prepared],
-    stamped: Sequence[tuple[int, str, bytes, bytes]],
-) -> list[tuple[Any, ...]]:
-    """Compress bodies and sign leaves: the C-heavy half of an append."""
-    signatures = signer.sign_each(
-        [event_signature_message(origin, seq, leaf) for seq, _, leaf, _ in stamped]
-    )
-    return [
-        (seq, ts, item.kind, *item.columns, encode_body(item.body), item.salt, leaf, sig, nodes)
-        for (seq, ts, leaf, nodes), item, sig in zip(stamped, chunk, signatures, strict=True)
-    ]
-
-
-_FINISHER: list[ThreadPoolExecutor] = []
-
-
-def _finisher() -> ThreadPoolExecutor:
-    if not _FINISHER:
-        _FINISHER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="canopy-append"))
-    return _FINISHER[0]
 
 
 @functools.lru_cache(maxsize=1)
@@ -656,11 +612,8 @@ class Ledger:
 
     def append_batch(self, events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[AppendReceipt]:
         """Append many events in one transaction: all of them or none."""
-        items = iter(events)
-        first = next(items, None)
-        if first is None:
-            return []
-        return self._append(_prepare(kind, fields) for kind, fields in chain([first], items))
+        prepared = [_prepare(kind, fields) for kind, fields in events]
+        return self._append(prepared) if prepared else []
 
     def _commit_grouped(self, item: _Prepared) -> AppendReceipt:
         """Group commit: threads appending at once share one transaction and one fsync.
@@ -716,46 +669,36 @@ class Ledger:
 
     def _append(
         self,
-        prepared: Iterable[_Prepared],
+        prepared: Sequence[_Prepared],
         extra: Callable[[int], None] | None = None,
         *,
         seal: bool = True,
     ) -> list[AppendReceipt]:
-        """Write prepared events in one transaction; ``extra(size)`` joins it.
-
-        ``prepared`` may be a lazy iterable: large batches are handled in
-        chunks, and while this thread prepares and hashes one chunk, a worker
-        thread compresses and signs the previous one (zlib and libsodium
-        release the GIL), so the two cores share the work.
-        """
+        """Write prepared events in one transaction; ``extra(size)`` joins it."""
         with self._lock:
             try:
                 size, signer = self._begin_write()
                 tree = self._tree.copy()
-                key_id = signer.verifier.key_id
                 seals: list[tuple[int, int, bytes]] = []  # (offset, tree size, root)
-                receipts: list[AppendReceipt] = []
                 interval = self.checkpoint_interval if seal else 0
-
-                def insert(rows: list[tuple[Any, ...]]) -> None:
-                    self._conn.executemany(_INSERT_EVENT, rows)
-                    receipts.extend(
-                        AppendReceipt(row[0], row[1], row[_LEAF_AT], row[_SIGNATURE_AT], key_id)
-                        for row in rows
-                    )
-
-                pending: Future[list[tuple[Any, ...]]] | None = None
-                for chunk in _chunks_of(prepared, _PIPELINE_CHUNK):
-                    stamped = _stamp(chunk, tree, interval, seals, size)
-                    job = (self.origin, signer, chunk, stamped)
-                    if pending is None and len(chunk) < _PIPELINE_CHUNK:
-                        insert(_finish_rows(*job))  # small: no hand-off
-                        continue
-                    previous, pending = pending, _finisher().submit(_finish_rows, *job)
-                    if previous is not None:
-                        insert(previous.result())
-                if pending is not None:
-                    insert(pending.result())
+                stamped = _stamp(prepared, tree, interval, seals, size)
+                signatures = signer.sign_many(
+                    [event_signature_message(self.origin, seq, leaf) for seq, _, leaf, _ in stamped]
+                )
+                self._conn.executemany(
+                    _INSERT_EVENT,
+                    [
+                        (seq, ts, item.kind, *item.columns, item.body, item.salt, leaf, sig, nodes)
+                        for (seq, ts, leaf, nodes), item, sig in zip(
+                            stamped, prepared, signatures, strict=True
+                        )
+                    ],
+                )
+                key_id = signer.verifier.key_id
+                receipts = [
+                    AppendReceipt(seq, ts, leaf, sig, key_id)
+                    for (seq, ts, leaf, _), sig in zip(stamped, signatures, strict=True)
+                ]
                 if extra is not None:
                     extra(size)
                 for offset, tree_size, root in seals:
