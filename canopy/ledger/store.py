@@ -217,13 +217,16 @@ def rebuild_leaf(
     seq: int,
     ts: str,
     kind: str,
-    columns: Mapping[str, str | None],
+    column_values: Sequence[str | None],
     stored_body: str | bytes,
     salt: bytes,
 ) -> tuple[dict[str, Any], bytes]:
-    """A stored row's fields and the leaf hash they rebuild (the verifier's hot path)."""
+    """A stored row's fields and the leaf hash they rebuild (the verifier's hot path).
+
+    ``column_values`` are the row's indexed columns, in ``INDEXED_FIELDS`` order.
+    """
     fields, canonical = split_body(decode_body(stored_body))
-    for name, value in columns.items():
+    for name, value in zip(INDEXED_FIELDS, column_values, strict=True):
         if value is not None:
             fields[name] = value
             canonical[name] = (

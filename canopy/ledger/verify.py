@@ -176,8 +176,7 @@ def _check_chunk(
             body, salt, stored_leaf, signature, nodes = row[3 + n_idx : 8 + n_idx]
             stored_nodes.append(nodes)
             try:
-                columns = dict(zip(INDEXED_FIELDS, row[3 : 3 + n_idx], strict=True))
-                fields, leaf = rebuild_leaf(seq, row[1], row[2], columns, body, salt)
+                fields, leaf = rebuild_leaf(seq, row[1], row[2], row[3 : 3 + n_idx], body, salt)
             except CanopyError as e:
                 problems.append(Problem("events", seq, f"stored event cannot be decoded: {e}"))
                 leaf = stored_leaf

@@ -44,8 +44,7 @@ def ledger_replay(ledger: Ledger) -> Replay:
         n = len(INDEXED_FIELDS)
         for row in rows:
             seq, ts, kind = row[0], row[1], row[2]
-            columns = dict(zip(INDEXED_FIELDS, row[3 : 3 + n], strict=True))
-            fields, leaf = rebuild_leaf(seq, ts, kind, columns, row[3 + n], row[4 + n])
+            fields, leaf = rebuild_leaf(seq, ts, kind, row[3 : 3 + n], row[3 + n], row[4 + n])
             if seq != tree.size:
                 raise TamperedLedgerError(f"event {tree.size} is missing")
             tree.append(leaf)
