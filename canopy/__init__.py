@@ -6,8 +6,9 @@ loaded on first use so ``import canopy`` stays fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from canopy._lazy import lazy_exports
 
 __version__ = "0.5.0"
 
@@ -49,10 +50,4 @@ if TYPE_CHECKING:
     from canopy.ledger.store import Ledger
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'canopy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canopy.canonical import canonical_bytes, canonical_text, trusted_canonical_bytes
 from canopy.decisions.civil_code import CivilCode
@@ -34,7 +34,9 @@ from canopy.decisions.pipeline import LayerContext, decide
 from canopy.decisions.policy import PolicyError, load_policy
 from canopy.decisions.policy_layer import PolicyLayer
 from canopy.errors import CanopyError, LedgerError, MalformedInputError
-from canopy.ledger.store import AppendReceipt, Ledger
+
+if TYPE_CHECKING:
+    from canopy.ledger.store import AppendReceipt, Ledger
 
 __all__ = [
     "AUDIT_LOG_ENV",
@@ -56,8 +58,9 @@ log = logging.getLogger("canopy")
 
 def ledger_path_for(audit_log_path: str | os.PathLike[str] | None) -> Path:
     """``audit_log_path``, else ``CANOPY_AUDIT_LOG_PATH``, else ``./audit.log``."""
-    chosen = audit_log_path or os.environ.get(AUDIT_LOG_ENV) or DEFAULT_AUDIT_LOG
-    return _resolved(os.fspath(chosen), os.getcwd())
+    chosen = os.fspath(audit_log_path or os.environ.get(AUDIT_LOG_ENV) or DEFAULT_AUDIT_LOG)
+    # Only a relative path depends on the working directory (and getcwd is a syscall).
+    return _resolved(chosen, "" if os.path.isabs(chosen) else os.getcwd())
 
 
 @functools.lru_cache(maxsize=256)
@@ -104,6 +107,9 @@ def _runtime(path: Path) -> _Runtime:
     with _RUNTIMES_LOCK:
         runtime = _RUNTIMES.get(path)
         if runtime is None:
+            # Imported here, once per ledger: importing the package stays fast.
+            from canopy.ledger.store import Ledger
+
             runtime = _RUNTIMES[path] = _Runtime(Ledger(path))
         return runtime
 
@@ -112,7 +118,14 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     """Context values recorded as evidence: JSON as is, common types converted."""
     if depth > 16:
         return repr(value)
-    if value is None or isinstance(value, bool | str):
+    kind = type(value)  # exact types first: nearly every value is one of these
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if kind is list:
+        return [_jsonable(v, depth + 1) for v in value]
+    if isinstance(value, bool | str):
         return value
     if isinstance(value, int):
         return value if abs(value) < 2**53 else str(value)
@@ -180,13 +193,14 @@ def authorize_action(
     """
     ctx = _jsonable(dict(agent_ctx or {})) if isinstance(agent_ctx, Mapping | None) else {}
     avid = avid_for(ctx)
-    trace_id = str(ctx.get("trace_id") or f"trace-{secrets.token_hex(8)}")
-    authorization_id = secrets.token_hex(16)
-    payload_record = _jsonable(action_payload) if action_payload is not None else None
+    random = secrets.token_bytes(24)  # one draw for both identifiers
+    authorization_id = random[:16].hex()
+    trace_id = str(ctx.get("trace_id") or f"trace-{random[16:].hex()}")
     shadow = os.environ.get(MODE_ENV, "").strip().lower() == "shadow"
     runtime: _Runtime | None = None
     policy = None
     encoded: dict[str, bytes] = {}  # canonical bytes computed once, reused by the ledger
+    payload_record: Any = None
     try:
         runtime = _runtime(ledger_path_for(audit_log_path))
         policy = load_policy(policy_file or os.environ.get(POLICY_FILE_ENV) or None)
@@ -208,7 +222,10 @@ def authorize_action(
         )
         outcome = decide(action, context, runtime.layers)
         canonical_type = action.action_type
-        if payload_record == action.payload:
+        if action_payload is not None:
+            # The payload is plain JSON (it was just canonicalized), so its record
+            # is exactly these bytes: the ledger commits to them as they are.
+            payload_record = action.payload
             encoded["payload"] = action.payload_text.encode("utf-8")
     except PolicyError as e:
         outcome = _fail_closed(f"Denied: the policy cannot be used: {e}", "pipeline.policy_invalid")
@@ -229,6 +246,8 @@ def authorize_action(
             "pipeline.internal_error",
         )
         canonical_type = str(action_type)
+    if "payload" not in encoded and action_payload is not None:
+        payload_record = _jsonable(action_payload)  # not analysable: recorded as converted
 
     snapshot = _snapshot(policy)
     encoded["agent_ctx"] = canonical_bytes(ctx)
@@ -245,21 +264,7 @@ def authorize_action(
         "decision": outcome.decision.value,
         "payload": payload_record,
         "agent_ctx": ctx,
-        "detail": {
-            "reason": outcome.reason,
-            "reason_code": outcome.reason_code,
-            "severity": outcome.severity.label,
-            "layer": outcome.deciding_layer.value if outcome.deciding_layer else None,
-            "rule_id": outcome.rule_id,
-            "layers": _compact_verdicts(outcome),
-            "requested_type": str(action_type),
-            "override_possible": outcome.override_possible,
-            "override_key": outcome.override_key,
-            "shadow": outcome.shadow,
-            **outcome.extra,
-            "prompt_sha256": _sha256_text(prompt),
-            "response_sha256": _sha256_text(agent_response),
-        },
+        "detail": _detail(outcome, action_type, prompt, agent_response),
     }
     try:
         receipt, policy_seq = _record(runtime, fields, snapshot, encoded)
@@ -283,6 +288,27 @@ def authorize_action(
         "constitution_version": CONSTITUTION["version"],
     }
     return result
+
+
+def _detail(
+    outcome: DecisionOutcome, action_type: Any, prompt: str | None, agent_response: str | None
+) -> dict[str, Any]:
+    """The authorization event's ``detail``: why, by which layer, and what each said."""
+    return {
+        "reason": outcome.reason,
+        "reason_code": outcome.reason_code,
+        "severity": outcome.severity.label,
+        "layer": outcome.deciding_layer.value if outcome.deciding_layer else None,
+        "rule_id": outcome.rule_id,
+        "layers": _compact_verdicts(outcome),
+        "requested_type": str(action_type),
+        "override_possible": outcome.override_possible,
+        "override_key": outcome.override_key,
+        "shadow": outcome.shadow,
+        **outcome.extra,
+        "prompt_sha256": _sha256_text(prompt),
+        "response_sha256": _sha256_text(agent_response),
+    }
 
 
 def _snapshot(policy: Any) -> dict[str, Any]:

@@ -136,6 +136,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b")
+_DIGIT = re.compile(r"\d")  # the SSN, card and IBAN patterns each need one
 
 
 def _luhn(digits: str) -> bool:
@@ -157,9 +158,12 @@ def _iban_ok(text: str) -> bool:
 def personal_data(text: str) -> list[str]:
     """Kinds of personal data found in ``text`` (validated, not just pattern-shaped)."""
     kinds = []
-    if _EMAIL.search(text):
+    # Each pattern needs an "@", a "-" or a digit: without one its scan is skipped.
+    if "@" in text and _EMAIL.search(text):
         kinds.append("email address")
-    if _SSN.search(text):
+    if not _DIGIT.search(text):
+        return kinds
+    if "-" in text and _SSN.search(text):
         kinds.append("social security number")
     for match in _CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())

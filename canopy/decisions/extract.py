@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 from canopy.canonical import canonical_text
 from canopy.decisions.action import CANONICAL_ACTION_TYPES, ActionView
 from canopy.decisions.analyzers import money as money_analyzer
-from canopy.decisions.analyzers import net, shell
+from canopy.decisions.analyzers import net
 from canopy.decisions.analyzers.shell_model import ShellAnalysis
 from canopy.errors import CanonicalEncodingError, MalformedInputError
 
@@ -211,9 +212,22 @@ _URL_KEYS = frozenset(
 )
 
 
-#: Shell analysis is a pure function of the text and these settings, and agents
-#: run the same commands again and again (``git status``, ``pytest``): cache it.
-_analyze_shell = lru_cache(maxsize=4096)(shell.analyze_shell)
+@lru_cache(maxsize=4096)
+def _analyze_shell(
+    text: str, *, home: str | None, cwd: str | None, protected_names: frozenset[str]
+) -> ShellAnalysis:
+    """Shell analysis is a pure function of the text and these settings, and agents
+    run the same commands again and again (``git status``, ``pytest``): cached."""
+    return _shell().analyze_shell(text, home=home, cwd=cwd, protected_names=protected_names)
+
+
+def _shell() -> ModuleType:
+    """The shell analyzer, imported on first use: with tree-sitter and its rule
+    tables it is most of the package's import time, and many agents never send
+    a shell command."""
+    from canopy.decisions.analyzers import shell
+
+    return shell
 
 
 class PayloadTooLargeError(MalformedInputError):
@@ -224,23 +238,46 @@ def normalize_action_type(action_type: str) -> str:
     """``" Run-Command "`` -> ``execute_shell``; unknown types keep their normalized form."""
     if not isinstance(action_type, str):
         raise MalformedInputError(f"action_type must be a string, not {type(action_type).__name__}")
+    if type(action_type) is str and len(action_type) <= _CACHED_TYPE_LENGTH:
+        return _cached_type(action_type)
+    return _normalized_type(action_type)  # str subclasses and long names: not cached
+
+
+def _normalized_type(action_type: str) -> str:
     key = "_".join(action_type.strip().lower().replace("-", " ").replace(".", " ").split())
     if key in CANONICAL_ACTION_TYPES:
         return key
     return ACTION_ALIASES.get(key, key)
 
 
-def _walk(value: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:
-    """Every (key, value) pair in a nested payload, keys lowercased."""
-    if depth > _MAX_DEPTH:
-        raise MalformedInputError(f"payload nested deeper than {_MAX_DEPTH} levels")
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield str(key).lower(), item
-            yield from _walk(item, depth + 1)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _walk(item, depth + 1)
+#: Pure, and agents use a handful of action types: cached (short names only, so
+#: the cache stays small whatever callers send).
+_cached_type = lru_cache(maxsize=1024)(_normalized_type)
+_CACHED_TYPE_LENGTH = 100
+
+
+def _key_values(payload: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Every (key, value) pair in a nested payload, keys lowercased, depth first.
+
+    Collected once per action: commands, paths and URLs are all looked up in it.
+    """
+    pairs: list[tuple[str, Any]] = []
+
+    def visit(value: Any, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise MalformedInputError(f"payload nested deeper than {_MAX_DEPTH} levels")
+        if isinstance(value, str):
+            return  # the common leaf; a str is no Mapping, and the ABC check is slow
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                pairs.append((str(key).lower(), item))
+                visit(item, depth + 1)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                visit(item, depth + 1)
+
+    visit(payload, 0)
+    return pairs
 
 
 def _is_argv(value: Any) -> bool:
@@ -259,9 +296,11 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _find_commands(payload: Mapping[str, Any], action_type: str) -> list[str | list[str]]:
+def _find_commands(
+    payload: Mapping[str, Any], pairs: list[tuple[str, Any]], action_type: str
+) -> list[str | list[str]]:
     found: list[str | list[str]] = []
-    for key, value in _walk(payload):
+    for key, value in pairs:
         if key not in _COMMAND_KEYS and key != "args":
             continue
         if isinstance(value, str) and key != "args":
@@ -284,19 +323,24 @@ def _find_commands(payload: Mapping[str, Any], action_type: str) -> list[str | l
     return found
 
 
-def _find_paths(payload: Mapping[str, Any]) -> list[str]:
+def _find_paths(pairs: list[tuple[str, Any]]) -> list[str]:
     paths: list[str] = []
-    for key, value in _walk(payload):
+    for key, value in pairs:
         if key in _PATH_KEYS:
             paths.extend(s for s in _strings(value) if s)
     return paths
 
 
-def _find_urls(payload: Mapping[str, Any], payload_text: str, action_type: str) -> list[str]:
+def _find_urls(
+    payload: Mapping[str, Any],
+    pairs: list[tuple[str, Any]],
+    payload_text: str,
+    action_type: str,
+) -> list[str]:
     """URLs the action would request. Free text is scanned only when the action is a
     request (or of unknown type): a URL inside a file's content is data, not a request."""
     urls: list[str] = []
-    for key, value in _walk(payload):
+    for key, value in pairs:
         if key in _URL_KEYS:
             urls.extend(s for s in _strings(value) if s)
     if action_type == "call_external_api" or action_type not in CANONICAL_ACTION_TYPES:
@@ -350,7 +394,8 @@ def build_action_view(
         )
     cwd = agent_ctx.get("cwd") if isinstance(agent_ctx.get("cwd"), str) else None
     home = agent_ctx.get("home") if isinstance(agent_ctx.get("home"), str) else None
-    commands = _find_commands(payload, canonical_type)
+    pairs = _key_values(payload)
+    commands = _find_commands(payload, pairs, canonical_type)
     analyses: list[ShellAnalysis] = []
     texts: list[str] = []
     for command in commands:
@@ -362,10 +407,10 @@ def build_action_view(
         else:
             texts.append(" ".join(command))
             analyses.append(
-                shell.analyze_argv(command, home=home, cwd=cwd, protected_names=protected_names)
+                _shell().analyze_argv(command, home=home, cwd=cwd, protected_names=protected_names)
             )
     analysis = _merge(analyses, "\n".join(texts))
-    urls = _find_urls(payload, payload_text, canonical_type)
+    urls = _find_urls(payload, pairs, payload_text, canonical_type)
     if analysis is not None:
         urls.extend(u for u in analysis.urls if u not in urls)
     money = money_error = None
@@ -373,7 +418,7 @@ def build_action_view(
         money = money_analyzer.find_money(payload)
     except MalformedInputError as e:
         money_error = str(e)
-    paths = _find_paths(payload)
+    paths = _find_paths(pairs)
     shape_error = _shape_error(canonical_type, texts, paths, urls, money, money_error)
     return ActionView(
         action_type=canonical_type,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from canopy.canonical import canonical_bytes
@@ -52,7 +53,24 @@ def identity_of(agent_ctx: Mapping[str, Any]) -> dict[str, Any]:
 
 def avid_for(agent_ctx: Mapping[str, Any]) -> str:
     """``AVID-`` + 32 hex digits of SHA-256 over the canonical identity."""
-    digest = hashlib.sha256(
-        canonical_bytes({"domain": _DOMAIN, "identity": identity_of(agent_ctx)})
-    ).hexdigest()
+    key = tuple(agent_ctx.get(name) for name in IDENTITY_KEYS)
+    if all(value is None or type(value) is str for value in key):
+        # The usual case: one agent calls again and again with the same names.
+        return _avid_of_names(key)
+    return _avid_of(identity_of(agent_ctx))
+
+
+@lru_cache(maxsize=4096)
+def _avid_of_names(names: tuple[str | None, ...]) -> str:
+    """The AVID for identity values that are all plain strings (or absent).
+
+    The key holds every input ``identity_of`` reads, and only exact ``str`` or
+    ``None``: no two different inputs compare equal (as ``1``, ``1.0`` and ``True``
+    would), so a cached answer is always the one ``_avid_of`` would compute.
+    """
+    return _avid_of(identity_of(dict(zip(IDENTITY_KEYS, names, strict=True))))
+
+
+def _avid_of(identity: Mapping[str, Any]) -> str:
+    digest = hashlib.sha256(canonical_bytes({"domain": _DOMAIN, "identity": identity})).hexdigest()
     return AVID_PREFIX + digest[:32]

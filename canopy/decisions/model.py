@@ -38,7 +38,7 @@ class Decision(StrEnum):
         """DENY > REQUIRE_APPROVAL > ALLOW. Nothing to combine fails closed."""
         if not decisions:
             return cls.DENY
-        return max(decisions, key=lambda d: _RANK[d])
+        return max(decisions, key=_RANK.__getitem__)
 
 
 _RANK = {Decision.ALLOW: 0, Decision.REQUIRE_APPROVAL: 1, Decision.DENY: 2}
@@ -53,7 +53,10 @@ class Severity(IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _SEVERITY_LABELS[self]
+
+
+_SEVERITY_LABELS = {severity: severity.name.lower() for severity in Severity}
 
 
 class LayerName(StrEnum):
@@ -97,6 +100,8 @@ class Verdict:
 
     @classmethod
     def allow(cls, layer: LayerName, overrides_used: tuple[str, ...] = ()) -> Verdict:
+        if not overrides_used and cls is Verdict:
+            return _PLAIN_ALLOW[layer]  # immutable, so one per layer is enough
         return cls(layer, Decision.ALLOW, (), overrides_used)
 
     @classmethod
@@ -105,6 +110,8 @@ class Verdict:
     ) -> Verdict:
         if not findings:
             return cls.allow(layer, overrides_used)
+        if len(findings) == 1:
+            return cls(layer, findings[0].decision, (findings[0],), overrides_used)
         decision = Decision.most_restrictive([f.decision for f in findings])
         ordered = sorted(findings, key=lambda f: (-f.decision.rank, -f.severity))
         return cls(layer, decision, tuple(ordered), overrides_used)
@@ -125,6 +132,9 @@ class Verdict:
             "allows": list(self.allows),
             "error": self.error,
         }
+
+
+_PLAIN_ALLOW = {layer: Verdict(layer, Decision.ALLOW) for layer in LayerName}
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,32 +100,30 @@ def combine(
                 lifted.append(finding)
                 continue
             effective.append((verdict, finding))
-    decision = Decision.most_restrictive([f.decision for _, f in effective] or [Decision.ALLOW])
+    if not effective:
+        return _allowed(verdicts, policy_allows, lifted)  # nothing to rank or shadow
+    decision = Decision.most_restrictive([f.decision for _, f in effective])
+    if decision is Decision.ALLOW:
+        return _allowed(verdicts, policy_allows, lifted)
     winners = [(v, f) for v, f in effective if f.decision is decision]
-    winners.sort(key=lambda vf: (-vf[1].severity, _LAYER_ORDER[vf[0].layer]))
-    if decision is Decision.ALLOW or not winners:
-        reason = "Allowed: no layer objected"
-        if lifted:
-            reason = f"Allowed by policy rule(s) {', '.join(policy_allows)} (approval lifted)"
-        outcome = DecisionOutcome(
-            Decision.ALLOW, reason, "allowed", Severity.NONE, None, None, tuple(verdicts)
-        )
-    else:
-        verdict, finding = winners[0]
-        overridable = decision is Decision.REQUIRE_APPROVAL and all(
-            v.layer is LayerName.CIVIL_CODE and f.override_key for v, f in winners
-        )
-        outcome = DecisionOutcome(
-            decision,
-            finding.reason,
-            finding.rule_id,
-            max(f.severity for _, f in winners),
-            verdict.layer,
-            finding.rule_id,
-            tuple(verdicts),
-            override_possible=overridable,
-            override_key=finding.override_key if overridable else None,
-        )
+    assert winners, "a decision other than ALLOW comes from some finding"
+    # The first winner by precedence (min keeps the earliest of equals, as a
+    # stable sort would); it also carries the highest severity of them all.
+    verdict, finding = min(winners, key=_precedence)
+    overridable = decision is Decision.REQUIRE_APPROVAL and all(
+        v.layer is LayerName.CIVIL_CODE and f.override_key for v, f in winners
+    )
+    outcome = DecisionOutcome(
+        decision,
+        finding.reason,
+        finding.rule_id,
+        finding.severity,
+        verdict.layer,
+        finding.rule_id,
+        tuple(verdicts),
+        override_possible=overridable,
+        override_key=finding.override_key if overridable else None,
+    )
     if shadow and outcome.decision is not Decision.ALLOW:
         constitutional = any(
             v.layer is LayerName.CONSTITUTION and f.decision is not Decision.ALLOW
@@ -144,6 +142,23 @@ def combine(
                 extra={"shadow_decision": outcome.decision.value},
             )
     return outcome
+
+
+def _precedence(winner: tuple[Verdict, Finding]) -> tuple[int, int]:
+    """Most severe first, then the earlier layer."""
+    verdict, finding = winner
+    return -finding.severity, _LAYER_ORDER[verdict.layer]
+
+
+def _allowed(
+    verdicts: Sequence[Verdict], policy_allows: Sequence[str], lifted: list[Finding]
+) -> DecisionOutcome:
+    reason = "Allowed: no layer objected"
+    if lifted:
+        reason = f"Allowed by policy rule(s) {', '.join(policy_allows)} (approval lifted)"
+    return DecisionOutcome(
+        Decision.ALLOW, reason, "allowed", Severity.NONE, None, None, tuple(verdicts)
+    )
 
 
 _LAYER_ORDER = {

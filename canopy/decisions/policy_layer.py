@@ -24,6 +24,8 @@ class PolicyLayer:
             for f in result.shadow_findings
         ]
         verdict = Verdict.from_findings(self.name, [*result.findings, *shadow_notes])
+        if not result.allows:
+            return verdict
         return Verdict(
             verdict.layer,
             verdict.decision,

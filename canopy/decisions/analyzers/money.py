@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -141,9 +141,12 @@ class Money:
 # --- currencies ------------------------------------------------------------
 
 
+_CODE = re.compile(r"[A-Za-z]{3}")
+
+
 def _currency_code(value: object) -> str:
     """An ISO 4217 code in any case ("usd" is what Stripe sends)."""
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{3}", value):
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise MoneyError(f"not a currency code: {value!r}")
     code = value.upper()
     if code not in CURRENCY_EXPONENTS:
@@ -180,9 +183,7 @@ def _finish(amount: Decimal, currency: str) -> Money:
     if amount.adjusted() >= MAX_INTEGER_DIGITS:
         raise MoneyError(f"amount has more than {MAX_INTEGER_DIGITS} integer digits")
     exponent = CURRENCY_EXPONENTS[currency]
-    with localcontext() as ctx:
-        ctx.prec = MAX_INTEGER_DIGITS + 8
-        quantized = amount.copy_abs().quantize(Decimal(1).scaleb(-exponent))
+    quantized = amount.copy_abs().quantize(_MINOR_UNITS[exponent], context=_QUANTIZE_CONTEXT)
     if quantized != amount:
         raise MoneyError(f"{currency} allows {exponent} decimal places, got {amount}")
     return Money(quantized, currency)
@@ -197,6 +198,12 @@ _TEXT = re.compile(
 _PLAIN = re.compile(r"(?:0|[1-9][0-9]*)(?:\.([0-9]+))?")
 _GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.([0-9]+))?")
 _NOT_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
+_NOT_LETTERS = re.compile(r"[^a-z]")
+_EXPONENT = re.compile(r"[0-9][eE][+-]?[0-9]")
+#: Quantizing needs room for MAX_INTEGER_DIGITS and the largest minor unit; one
+#: fixed context, so the caller's decimal context (precision, traps) plays no part.
+_QUANTIZE_CONTEXT = Context(prec=MAX_INTEGER_DIGITS + 8)
+_MINOR_UNITS = {e: Decimal(1).scaleb(-e) for e in set(CURRENCY_EXPONENTS.values())}
 
 
 def _reject_obvious(text: str) -> None:
@@ -205,11 +212,11 @@ def _reject_obvious(text: str) -> None:
         raise MoneyError("empty amount")
     if len(text) > MAX_TEXT_LENGTH:
         raise MoneyError(f"amount text longer than {MAX_TEXT_LENGTH} characters")
-    if re.sub(r"[^a-z]", "", text.lower()) in _NOT_FINITE:
+    if _NOT_LETTERS.sub("", text.lower()) in _NOT_FINITE:
         raise MoneyError(f"not a finite number: {text!r}")
     if "-" in text or "\u2212" in text or (text.startswith("(") and text.endswith(")")):
         raise MoneyError(f"negative amount {text!r}")
-    if re.search(r"[0-9][eE][+-]?[0-9]", text):
+    if _EXPONENT.search(text):
         raise MoneyError(f"exponent notation is not accepted: {text!r}")
 
 
@@ -290,7 +297,7 @@ class _KeyKind:
 
 
 @lru_cache(maxsize=8192)
-def _key_kind(key: str, *, value_is_amount: bool) -> _KeyKind | None:
+def _key_kind(key: str, value_is_amount: bool) -> _KeyKind | None:
     k = _snake(key)
     if k in MINOR_UNIT_KEYS:
         return _KeyKind(minor=True)
@@ -331,6 +338,8 @@ def _combine(found: list[Money], path: str, *, add: bool) -> Money | None:
     """Sum (a batch) or the largest (alternative fields) of same-currency amounts."""
     if not found:
         return None
+    if len(found) == 1 and not add:
+        return found[0]  # the largest of one amount is that amount
     currencies = sorted({m.currency for m in found})
     if len(currencies) > 1:
         raise MoneyError(f"{path}: amounts in different currencies {currencies}")
@@ -368,6 +377,8 @@ def _scan_list(items: Sequence[Any], currency: str | None, path: str, depth: int
 
 
 def _scan_any(value: Any, currency: str | None, path: str, depth: int) -> Money | None:
+    if type(value) is str:
+        return None  # the common leaf, decided without the (slow) Mapping check
     if isinstance(value, Mapping):
         return _scan_mapping(value, currency, path, depth + 1, amount_object=False)
     if isinstance(value, list | tuple):
@@ -391,8 +402,10 @@ def _scan_mapping(
     for key, value in mapping.items():
         if not isinstance(key, str):
             continue
+        kind = _key_kind(key, depth == 0 or amount_object)
+        if kind is None and type(value) is str:
+            continue  # text under a key that names no amount: nothing to find
         sub = f"{path}.{key}"
-        kind = _key_kind(key, value_is_amount=depth == 0 or amount_object)
         if kind is None:
             nested = _scan_any(value, currency, sub, depth)
             if nested is not None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import unquote
@@ -512,6 +512,7 @@ _BARE_IP_IN_TEXT = re.compile(
     r"|0[xX][0-9a-fA-F]+|[0-9]{8,10})"
     r":[0-9]{1,5}(?:/[^\s<>\"'`]*)?)(?!\w)"
 )
+_COLON_DIGIT = re.compile(r":[0-9]")
 _TRAILING_PUNCT = ".,;:!?'\""
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
@@ -529,6 +530,25 @@ def _trim(url: str) -> str:
     return url
 
 
+#: Every _URL_IN_TEXT match starts with a scheme of at most this many letters
+#: that ends right before ":/" or ":\\" (one pattern letter matches one character).
+_LONGEST_SCHEME = max(len(scheme.replace("?", "")) for scheme in _URL_SCHEMES.split("|"))
+_SCHEME_END = re.compile(r":[/\\]")
+
+
+def _scheme_urls(text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``_URL_IN_TEXT``, in order, trying only the starts a scheme
+    can reach: the few positions before each ":/" (or ":\\")."""
+    starts: set[int] = set()
+    for end in _SCHEME_END.finditer(text):
+        colon = end.start()
+        starts.update(range(max(0, colon - _LONGEST_SCHEME), colon))
+    for start in sorted(starts):
+        match = _URL_IN_TEXT.match(text, start)
+        if match:
+            yield match
+
+
 def find_urls(text: str) -> list[str]:
     """URL-like substrings of free text, in order of appearance.
 
@@ -536,10 +556,13 @@ def find_urls(text: str) -> list[str]:
     literals with a port. Scheme-less names (``example.com/x``) are not reported.
     """
     found: list[tuple[int, str]] = []
-    for match in _URL_IN_TEXT.finditer(text):
+    # Both patterns need a colon before a slash or a port digit: the patterns run
+    # only where those are (a scan of every position costs far more).
+    for match in _scheme_urls(text):
         found.append((match.start(1), _trim(match.group(1))))
-    for match in _BARE_IP_IN_TEXT.finditer(text):
-        found.append((match.start(1), _trim(match.group(1))))
+    if _COLON_DIGIT.search(text):
+        for match in _BARE_IP_IN_TEXT.finditer(text):
+            found.append((match.start(1), _trim(match.group(1))))
     seen: set[tuple[int, str]] = set()
     out: list[str] = []
     for item in sorted(found):

@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from fnmatch import fnmatchcase
+from fnmatch import translate
 from functools import lru_cache
 from pathlib import PurePosixPath
 
@@ -230,28 +230,65 @@ _SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 _HOME_EXPR = re.compile(r"\$(?:\{HOME\}|HOME(?![A-Za-z0-9_]))")
 
 
-def _pattern(text: str) -> tuple[str, ...]:
-    return tuple(p for p in text.split("/") if p)
+_Component = str | re.Pattern[str]  # a literal name, or a compiled fnmatch pattern
 
 
-def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+def _pattern(text: str) -> tuple[_Component, ...]:
+    """The components of a table pattern; wildcard ones compiled as ``fnmatchcase``
+    compiles them, literal ones (and the final ``**`` marker) kept as text."""
+    return tuple(
+        re.compile(translate(part)) if part != "**" and any(c in part for c in "*?[") else part
+        for part in text.split("/")
+        if part
+    )
+
+
+def _component_matches(part: str, pattern: _Component) -> bool:
+    return part == pattern if type(pattern) is str else pattern.match(part) is not None
+
+
+def _matches(parts: tuple[str, ...], pattern: tuple[_Component, ...]) -> bool:
     if pattern and pattern[-1] == "**":
         prefix = pattern[:-1]
         return len(parts) >= len(prefix) and all(
-            fnmatchcase(part, pat) for part, pat in zip(parts, prefix, strict=False)
+            _component_matches(part, pat) for part, pat in zip(parts, prefix, strict=False)
         )
-    return len(parts) == len(pattern) and all(map(fnmatchcase, parts, pattern))
+    return len(parts) == len(pattern) and all(map(_component_matches, parts, pattern))
 
 
-_SPLIT_PATTERNS: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """A pattern table, compiled, with its patterns indexed by a literal first
+    component: a path is tried only against those that can match its first one."""
+
+    by_first: dict[str, tuple[tuple[_Component, ...], ...]]
+    others: tuple[tuple[_Component, ...], ...]  # led by a wildcard: always tried
+
+    @classmethod
+    def of(cls, patterns: tuple[str, ...]) -> _Table:
+        by_first: dict[str, list[tuple[_Component, ...]]] = {}
+        others = []
+        for pattern in map(_pattern, patterns):
+            first = pattern[0] if pattern else None
+            if type(first) is str and first != "**":
+                by_first.setdefault(first, []).append(pattern)
+            else:
+                others.append(pattern)
+        return cls({k: tuple(v) for k, v in by_first.items()}, tuple(others))
+
+
+_TABLES: dict[tuple[str, ...], _Table] = {}
 
 
 def _matches_any(parts: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
-    # Pattern tables are module constants: split each table once, not per call.
-    split = _SPLIT_PATTERNS.get(patterns)
-    if split is None:
-        split = _SPLIT_PATTERNS[patterns] = tuple(_pattern(p) for p in patterns)
-    return any(_matches(parts, pattern) for pattern in split)
+    # Pattern tables are module constants: compile and index each table once.
+    table = _TABLES.get(patterns)
+    if table is None:
+        table = _TABLES[patterns] = _Table.of(patterns)
+    candidates = table.by_first.get(parts[0], ()) if parts else ()
+    return any(_matches(parts, p) for p in candidates) or any(
+        _matches(parts, p) for p in table.others
+    )
 
 
 # --- normalization -------------------------------------------------------------------
@@ -290,23 +327,32 @@ def _expand_tilde(text: str, home: str) -> str:
 def _absolute(path: object, cwd: str | None, home: str | None) -> str:
     """Expanded and absolute, but not collapsed (symlink resolution needs the '..')."""
     home_dir = _default_home(home)
-    text = _HOME_EXPR.sub(lambda _: home_dir, _expand_tilde(_text(path), home_dir))
+    text = _expand_tilde(_text(path), home_dir)
+    if "$" in text:
+        text = _HOME_EXPR.sub(lambda _: home_dir, text)
     if text.startswith("/"):
         return text
-    base = os.getcwd() if cwd is None else str(normalize_path(cwd, home=home_dir))
+    base = os.getcwd() if cwd is None else _collapsed(_absolute(cwd, None, home_dir))
     return base + "/" + text
 
 
-def _collapse(text: str) -> PurePosixPath:
-    """Drop empty and '.' components, apply '..' (which stops at the root)."""
+def _collapsed(text: str) -> str:
+    """Drop empty and '.' components, apply '..' (which stops at the root).
+
+    Works on text: a ``PurePosixPath`` is built once per answer, not per step.
+    """
     parts: list[str] = []
     for part in text.split("/"):
         if part == "..":
             if parts:
                 parts.pop()
-        elif part not in ("", "."):
+        elif part and part != ".":
             parts.append(part)
-    return PurePosixPath("/" + "/".join(parts))
+    return "/" + "/".join(parts)
+
+
+def _collapse(text: str) -> PurePosixPath:
+    return PurePosixPath(_collapsed(text))
 
 
 def normalize_path(
@@ -323,7 +369,7 @@ _MAX_SYMLINKS = 40  # Linux MAXSYMLINKS
 
 @dataclass(frozen=True, slots=True)
 class _Resolution:
-    path: PurePosixPath
+    path: str  # absolute and collapsed
     links: tuple[tuple[str, str], ...]  # (where the link is, what it points to)
     loop: bool
 
@@ -339,9 +385,10 @@ def _readlink(path: str) -> str | None:
 def _resolve(absolute: str) -> _Resolution:
     """Walk components like path_resolution(7): follow links, then apply '..'.
 
-    Missing components (and ones we may not lstat) are kept lexically.
+    Missing components (and ones we may not lstat) are kept lexically. The
+    file system is asked on every call: a link may appear at any time.
     """
-    pending = deque(p for p in absolute.split("/") if p not in ("", "."))
+    pending = deque(p for p in absolute.split("/") if p and p != ".")
     resolved = "/"
     links: list[tuple[str, str]] = []
     while pending:
@@ -349,19 +396,19 @@ def _resolve(absolute: str) -> _Resolution:
         if name == "..":
             resolved = posixpath.dirname(resolved)
             continue
-        candidate = posixpath.join(resolved, name)
+        candidate = resolved + name if resolved == "/" else resolved + "/" + name
         target = _readlink(candidate)
         if target is None:
             resolved = candidate
             continue
         if len(links) >= _MAX_SYMLINKS:
             rest = "/".join([name, *pending])
-            return _Resolution(_collapse(resolved + "/" + rest), tuple(links), True)
+            return _Resolution(_collapsed(resolved + "/" + rest), tuple(links), True)
         links.append((candidate, target))
         if target.startswith("/"):
             resolved = "/"
-        pending.extendleft(reversed([p for p in target.split("/") if p not in ("", ".")]))
-    return _Resolution(_collapse(resolved), tuple(links), False)
+        pending.extendleft(reversed([p for p in target.split("/") if p and p != "."]))
+    return _Resolution(_collapsed(resolved), tuple(links), False)
 
 
 def resolve_path(
@@ -370,9 +417,10 @@ def resolve_path(
     """Where the kernel would land: symlinks followed through the longest existing
     prefix, the non-existent rest appended as written."""
     absolute = _absolute(path, cwd, home)
-    if str(_collapse(absolute)) in BENIGN_DEVICES:
-        return _collapse(absolute)
-    return _resolve(absolute).path
+    lexical = _collapsed(absolute)
+    if lexical in BENIGN_DEVICES:
+        return PurePosixPath(lexical)
+    return PurePosixPath(_resolve(absolute).path)
 
 
 def _absolute_only(path: PurePosixPath | str) -> PurePosixPath:
@@ -394,26 +442,65 @@ def is_within(path: PurePosixPath | str, root: PurePosixPath | str) -> bool:
 
 def _home_relative(parts: tuple[str, ...], home: str) -> list[tuple[str, ...]]:
     """The path relative to every home directory it may be inside."""
-    homes = {_collapse(home).parts, ("/", "root")}
+    homes = {_home_parts(home), ("/", "root")}
     if len(parts) >= 3 and parts[1] in ("home", "Users"):
         homes.add(parts[:3])
     return [parts[len(h) :] for h in homes if len(h) > 1 and parts[: len(h)] == h]
 
 
-def _is_governance(path: PurePosixPath, governance: Iterable[PurePosixPath]) -> bool:
+@lru_cache(maxsize=64)
+def _home_parts(home: str) -> tuple[str, ...]:
+    return _collapse(home).parts
+
+
+@dataclass(frozen=True, slots=True)
+class _Protected:
+    """A governance file, normalized once: its components, directory and sidecars."""
+
+    parts: tuple[str, ...]
+    parent: PurePosixPath
+    sidecars: frozenset[str]  # the SQLite -wal/-shm/-journal names beside it
+
+
+def _protected_files(governance: tuple[str, ...], home_dir: str) -> tuple[_Protected, ...]:
+    if all(isinstance(entry, str) and entry.startswith("/") for entry in governance):
+        return _absolute_protected_files(governance, home_dir)
+    return _protect(governance, home_dir)  # a relative entry depends on the working directory
+
+
+def _protect(governance: tuple[str, ...], home_dir: str) -> tuple[_Protected, ...]:
+    out = []
+    for entry in governance:
+        path = normalize_path(entry, home=home_dir)
+        sidecars = frozenset(path.name + suffix for suffix in _SQLITE_SIDECARS)
+        out.append(_Protected(path.parts, path.parent, sidecars))
+    return tuple(out)
+
+
+#: Absolute entries normalize the same way every time (a runtime's are fixed): cached.
+_absolute_protected_files = lru_cache(maxsize=64)(_protect)
+
+
+def _is_governance(path: PurePosixPath, governance: tuple[_Protected, ...]) -> bool:
+    """Within a governance file (or it), or one of its SQLite sidecars. Both sides
+    are collapsed absolute paths, so containment is a prefix of components."""
+    parts = path.parts
     for protected in governance:
-        if is_within(path, protected):
+        if parts[: len(protected.parts)] == protected.parts:
             return True
-        sidecars = {protected.name + suffix for suffix in _SQLITE_SIDECARS}
-        if path.parent == protected.parent and path.name in sidecars:
+        if path.name in protected.sidecars and path.parent == protected.parent:
             return True
     return False
+
+
+#: Any of CREDENTIAL_NAMES, as one pattern (``fnmatchcase`` of each, in one match).
+_CREDENTIAL_NAME = re.compile("|".join(translate(pattern) for pattern in CREDENTIAL_NAMES))
 
 
 def _credential_name(name: str) -> bool:
     if name in CREDENTIAL_NAME_EXCEPTIONS:
         return False
-    return any(fnmatchcase(name, pattern) for pattern in CREDENTIAL_NAMES)
+    return _CREDENTIAL_NAME.match(name) is not None
 
 
 def _startup_anywhere(parts: tuple[str, ...]) -> bool:
@@ -448,7 +535,7 @@ def _classes(p: PurePosixPath, home_dir: str, governance: tuple[str, ...]) -> fr
     parts, rel_homes = p.parts, _home_relative(p.parts, home_dir)
     rel = parts[1:]
     found: set[PathClass] = set()
-    if _is_governance(p, [normalize_path(g, home=home_dir) for g in governance]):
+    if _is_governance(p, _protected_files(governance, home_dir)):
         found.add(PathClass.GOVERNANCE)
     if (
         _matches_any(rel, SYSTEM_CREDENTIALS)
@@ -482,25 +569,27 @@ def classify_path(
 
 def _input_notes(text: str, cwd: str | None) -> list[str]:
     notes: list[str] = []
-    if text.startswith("~") or _HOME_EXPR.search(text):
+    dollar = "$" in text  # every $HOME spelling has one: skip the regexes without it
+    if text.startswith("~") or (dollar and _HOME_EXPR.search(text)):
         notes.append("home directory expanded")
-    if not text.startswith(("/", "~")) and not _HOME_EXPR.match(text):
+    if not text.startswith(("/", "~")) and not (dollar and _HOME_EXPR.match(text)):
         notes.append(f"relative path joined to {cwd if cwd is not None else os.getcwd()}")
     if ".." in text.split("/"):
         notes.append("contains '..'")
-    if "$" in _HOME_EXPR.sub("", text):
+    if dollar and "$" in _HOME_EXPR.sub("", text):
         notes.append("unexpanded '$' left literal")
     return notes
 
 
 @lru_cache(maxsize=64)
-def _governance_forms(entries: tuple[str, ...], cwd: str | None, home_dir: str) -> frozenset[str]:
-    """Lexical and resolved forms of the governance files (fixed for a runtime)."""
+def _governance_forms(entries: tuple[str, ...], cwd: str | None, home_dir: str) -> tuple[str, ...]:
+    """Lexical and resolved forms of the governance files (fixed for a runtime),
+    sorted: the form ``path_classes`` keys its cache with."""
     forms: set[str] = set()
     for entry in entries:
         forms.add(str(normalize_path(entry, cwd=cwd, home=home_dir)))
         forms.add(str(resolve_path(entry, cwd=cwd, home=home_dir)))
-    return frozenset(forms)
+    return tuple(sorted(forms))
 
 
 def check_path(
@@ -520,18 +609,19 @@ def check_path(
     home_dir = _default_home(home)
     text = _text(path)
     absolute = _absolute(text, cwd, home_dir)
-    lexical = _collapse(absolute)
-    if str(lexical) in BENIGN_DEVICES:
+    lexical = _collapsed(absolute)
+    if lexical in BENIGN_DEVICES:
         resolution = _Resolution(lexical, (), False)
     else:
         resolution = _resolve(absolute)
     gov = _governance_forms(tuple(governance), cwd, home_dir)
-    seen = {lexical, resolution.path, *(_collapse(loc) for loc, _ in resolution.links)}
-    classes = frozenset().union(*(path_classes(p, home=home_dir, governance=gov) for p in seen))
+    seen = {lexical, resolution.path, *(_collapsed(loc) for loc, _ in resolution.links)}
+    classes = frozenset().union(*(_cached_classes(p, home_dir, gov) for p in seen))
     if len(classes) > 1:
         classes -= {PathClass.ORDINARY}
+    resolved = PurePosixPath(resolution.path)
     safe = [resolve_path(s, cwd=cwd, home=home_dir) for s in safe_paths]
-    inside = any(is_within(resolution.path, root) for root in safe)
+    inside = any(is_within(resolved, root) for root in safe)
     notes = _input_notes(text, cwd)
     notes += [f"symlink {loc} -> {target}" for loc, target in resolution.links]
     if resolution.loop:
@@ -540,4 +630,4 @@ def check_path(
     if inside and protected:
         names = ", ".join(sorted(protected))
         notes.append(f"inside a safe path, but safe_paths do not open {names}")
-    return PathVerdict(resolution.path, classes, inside, tuple(notes))
+    return PathVerdict(resolved, classes, inside, tuple(notes))

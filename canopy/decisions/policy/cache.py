@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from canopy.decisions.policy.compiler import compile_policy_bytes
 from canopy.decisions.policy.errors import PolicyError, PolicyIssue
-from canopy.decisions.policy.evaluate import CompiledPolicy
+
+if TYPE_CHECKING:
+    from canopy.decisions.policy.evaluate import CompiledPolicy
 
 __all__ = ["DEFAULT_POLICY", "PRODUCTION_POLICY", "clear_cache", "load_policy"]
 
@@ -72,6 +74,9 @@ def load_policy(
                     data = f.read()
             except OSError as e:
                 raise _unreadable(path, e) from e
+            # The compiler (and PyYAML) loads with the first policy compiled.
+            from canopy.decisions.policy.compiler import compile_policy_bytes
+
             cached = (read_key, compile_policy_bytes(data, file=real, source=label))
             _by_real[(real, label)] = cached
         _by_name[(name, label)] = cached
