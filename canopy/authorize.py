@@ -334,22 +334,27 @@ def _record(
     snapshot: dict[str, Any],
     encoded: Mapping[str, bytes],
 ) -> tuple[AppendReceipt, int | None]:
-    """Append the authorization (and the policy's activation the first time)."""
+    """Append the authorization (and the policy's activation the first time).
+
+    Once its policy is on record, an authorization is appended without this
+    runtime's lock, so threads deciding at once share the ledger's group commit.
+    """
     content_hash = snapshot["policy_hash"]
-    with runtime.lock:
-        policy_seq = runtime.known_policy_seq(content_hash) if content_hash else None
-        events: list[tuple[str, Mapping[str, Any]]] = []
-        if content_hash and policy_seq is None:
-            events.append(("policy_activated", _activation_fields(snapshot)))
-        fields["detail"]["policy_seq"] = policy_seq
-        # The detail is built here from strings, booleans and small integers only.
-        encoded = {**encoded, "detail": trusted_canonical_bytes(fields["detail"])}
-        events.append(("authorization", fields))
-        if len(events) == 1:
-            return runtime.ledger.append(*events[0], encoded=encoded), policy_seq
-        activation, authorization = runtime.ledger.append_batch(events)
-        runtime.policy_seqs[content_hash] = activation.seq
-        return authorization, activation.seq
+    policy_seq = runtime.policy_seqs.get(content_hash) if content_hash else None
+    if content_hash and policy_seq is None:
+        with runtime.lock:  # one activation event per policy, even under threads
+            policy_seq = runtime.known_policy_seq(content_hash)
+            if policy_seq is None:
+                fields["detail"]["policy_seq"] = None
+                activation, authorization = runtime.ledger.append_batch(
+                    [("policy_activated", _activation_fields(snapshot)), ("authorization", fields)]
+                )
+                runtime.policy_seqs[content_hash] = activation.seq
+                return authorization, activation.seq
+    fields["detail"]["policy_seq"] = policy_seq
+    # The detail is built here from strings, booleans and small integers only.
+    encoded = {**encoded, "detail": trusted_canonical_bytes(fields["detail"])}
+    return runtime.ledger.append("authorization", fields, encoded=encoded), policy_seq
 
 
 def _activation_fields(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -358,15 +358,17 @@ BATCH = 500
     ],
     ids=["single appends", "append_batch of 500"],
 )
+@pytest.mark.parametrize("durability", ["fsync", "commit"])
 def test_acknowledged_appends_survive_sigkill(
-    tmp_path: Path, plan: list[tuple[int, float, int]]
+    tmp_path: Path, plan: list[tuple[int, float, int]], durability: str
 ) -> None:
     path = tmp_path / "ledger.db"
     Ledger(path, checkpoint_interval=INTERVAL).close()
     acked: dict[int, str] = {}
     base = 0
+    env = {**os.environ, "CANOPY_DURABILITY": durability}
     for run, (kill_after, delay, batch) in enumerate(plan):
-        proc = spawn(path, f"run{run}", count=None, batch=batch)
+        proc = spawn(path, f"run{run}", count=None, batch=batch, env=env)
         seen = batches_started = 0
         while True:
             message = read_message(proc)

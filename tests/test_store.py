@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -158,6 +159,87 @@ def test_a_bad_event_deep_in_a_large_batch_writes_nothing(tmp_path: Path) -> Non
         ledger.append_batch(events[:5])
         assert ledger.size() == 8
     assert verify_ledger(path).ok
+
+
+def test_commit_durability_still_seals_every_interval(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Ledger(path, checkpoint_interval=5, durability="commit") as ledger:
+        assert ledger.durability == "commit"
+        singles = [ledger.append("x", {"i": i}) for i in range(7)]
+        assert singles[4].checkpoint is not None and singles[4].checkpoint.size == 5
+        batch = ledger.append_batch([("x", {"i": i}) for i in range(9)])
+        assert [r.checkpoint.size for r in batch if r.checkpoint] == [10, 15]
+        assert [c.size for c in ledger.checkpoints()] == [5, 10, 15]
+        assert ledger.checkpoint().size == 16
+    assert verify_ledger(path).ok
+
+
+def test_durability_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="durability must be one of fsync, commit"):
+        Ledger(tmp_path / "a.db", durability="sometimes")
+    monkeypatch.setenv("CANOPY_DURABILITY", "never")
+    with pytest.raises(ValueError, match="CANOPY_DURABILITY"):
+        Ledger(tmp_path / "b.db")
+    monkeypatch.setenv("CANOPY_DURABILITY", "commit")
+    with Ledger(tmp_path / "c.db") as ledger:
+        assert ledger.durability == "commit"
+
+
+_COUNT_SYNCS = r"""
+import sys
+from canopy.ledger.store import Ledger
+ledger = Ledger(sys.argv[1], durability=sys.argv[2], checkpoint_interval=10_000)
+ledger.append("x", {"warm": True})
+print("plain", flush=True)
+sys.stdin.readline()
+for i in range(40):
+    ledger.append("authorization", {"i": i})
+print("control", flush=True)
+sys.stdin.readline()
+ledger.append("kill_switch", {"state": "on", "scope": "*"})
+print("done", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.parametrize(("durability", "plain_syncs"), [("fsync", 40), ("commit", 0)])
+def test_what_each_durability_mode_fsyncs(
+    tmp_path: Path, durability: str, plain_syncs: int
+) -> None:
+    """Counted in the kernel: fsync mode syncs every event; commit mode syncs no
+    plain event but still syncs a control event (and so everything before it)."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "syncs.log"
+    proc = subprocess.Popen(
+        [
+            "strace",
+            "-f",
+            "-e",
+            "trace=fsync,fdatasync",
+            "-o",
+            str(log),
+            sys.executable,
+            "-c",
+            _COUNT_SYNCS,
+            str(tmp_path / "l.db"),
+            durability,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    counts = []
+    for _ in ("plain", "control", "done"):
+        proc.stdout.readline()
+        counts.append(log.read_text().count("sync("))
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+    proc.wait(timeout=30)
+    assert counts[1] - counts[0] == plain_syncs
+    assert counts[2] - counts[1] >= 1
 
 
 def test_checkpoint_is_a_c2sp_note_signed_by_the_ledger_key(tmp_path: Path) -> None:

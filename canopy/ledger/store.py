@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -63,7 +64,17 @@ from canopy.ledger.merkle import (
 )
 from canopy.ledger.note import Signer, Verifier
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "AppendReceipt", "Ledger", "StoredEvent"]
+log = logging.getLogger("canopy")
+
+__all__ = [
+    "APPLICATION_ID",
+    "DURABILITY_ENV",
+    "DURABILITY_MODES",
+    "SCHEMA_VERSION",
+    "AppendReceipt",
+    "Ledger",
+    "StoredEvent",
+]
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x434E5059  # 'CNPY'
@@ -82,6 +93,14 @@ _INDEXED_KINDS = frozenset(
 )
 _INDEXED = frozenset(INDEXED_FIELDS)
 _BUSY_TIMEOUT_MS = 60_000
+DURABILITY_ENV = "CANOPY_DURABILITY"
+#: "fsync" (default): an append returns once its event is on disk, so it
+#: survives a power cut. "commit": once committed to the WAL, so it survives the
+#: process being killed, but a power cut may lose the last moments' events. In
+#: both modes checkpoints and the rare control events (kill switch, key rotation,
+#: policy activation, approval, incident, index commitment) are fsync'd, and with
+#: them every event before them.
+DURABILITY_MODES = ("fsync", "commit")
 
 _EVENT_COLUMNS = (
     "seq, ts, kind, " + ", ".join(INDEXED_FIELDS) + ", body, salt, leaf_hash, signature"
@@ -471,9 +490,16 @@ class Ledger:
         read_only: bool = False,
         key_path: str | os.PathLike[str] | None = None,
         checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
+        durability: str | None = None,
     ) -> None:
         if checkpoint_interval < 1:
             raise ValueError(f"checkpoint interval must be positive, got {checkpoint_interval}")
+        self.durability = durability or os.environ.get(DURABILITY_ENV) or "fsync"
+        if self.durability not in DURABILITY_MODES:
+            raise ValueError(
+                f"durability must be one of {', '.join(DURABILITY_MODES)}, "
+                f"not {self.durability!r} (from {'the argument' if durability else DURABILITY_ENV})"
+            )
         self.path = Path(os.path.realpath(os.fspath(path)))
         self.read_only = read_only
         self.checkpoint_interval = checkpoint_interval
@@ -483,6 +509,7 @@ class Ledger:
         self._queue: list[_Ticket] = []
         self._signer: Signer | None = None
         self._signer_from_seq = -1
+        self._synchronous_full = False
         self._tree = CompactRange()
         if not self.path.exists():
             if read_only or not create:
@@ -495,6 +522,7 @@ class Ledger:
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = FULL")
+                self._synchronous_full = True
             self.meta = read_identity(self._conn, self.path, LEDGER_FILE)
             self.origin = self.meta["origin"]
             if not read_only:
@@ -655,9 +683,16 @@ class Ledger:
             raise LedgerWriteError(f"ledger {self.path} is open read-only")
         return self._signer
 
-    def _begin_write(self) -> tuple[int, Signer]:
-        """Take the write lock; return the committed size and the current signer."""
+    def _begin_write(self, *, fsync: bool = True) -> tuple[int, Signer]:
+        """Take the write lock; return the committed size and the current signer.
+
+        ``fsync``: whether this transaction's commit waits for the disk (SQLite
+        applies ``synchronous`` per transaction, so it is set before BEGIN).
+        """
         self._writable()
+        if fsync != self._synchronous_full:
+            self._conn.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
+            self._synchronous_full = fsync
         self._conn.execute("BEGIN IMMEDIATE")
         size, key_from = self._conn.execute(
             "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM events), "
@@ -677,13 +712,24 @@ class Ledger:
         *,
         seal: bool = True,
     ) -> list[AppendReceipt]:
-        """Write prepared events in one transaction; ``extra(size)`` joins it."""
+        """Write prepared events in one transaction; ``extra(size)`` joins it.
+
+        With ``durability="commit"`` plain events commit without an fsync; a
+        checkpoint they make due is then sealed in a transaction of its own that
+        is fsync'd (and with it every event before it), so no checkpoint can be
+        seen by anyone before the events it covers are on disk.
+        """
+        interval = self.checkpoint_interval if seal else 0
+        fsync = (
+            self.durability == "fsync"
+            or extra is not None
+            or any(item.kind in _INDEXED_KINDS for item in prepared)
+        )
         with self._lock:
             try:
-                size, signer = self._begin_write()
+                size, signer = self._begin_write(fsync=fsync)
                 tree = self._tree.copy()
                 seals: list[tuple[int, int, bytes]] = []  # (offset, tree size, root)
-                interval = self.checkpoint_interval if seal else 0
                 stamped = _stamp(prepared, tree, interval, seals, size)
                 signatures = signer.sign_many(
                     [event_signature_message(self.origin, seq, leaf) for seq, _, leaf, _ in stamped]
@@ -704,9 +750,8 @@ class Ledger:
                 ]
                 if extra is not None:
                     extra(size)
-                for offset, tree_size, root in seals:
-                    signed = self._insert_checkpoint(tree_size, root, signer)
-                    receipts[offset] = dataclasses.replace(receipts[offset], checkpoint=signed)
+                if fsync:
+                    self._seal(seals, receipts, signer)
                 self._conn.execute("COMMIT")
             except BaseException as e:
                 self._rollback()
@@ -714,7 +759,45 @@ class Ledger:
                     raise LedgerWriteError(f"event not written to {self.path}: {e}") from e
                 raise
             self._tree = tree
+            if seals and not fsync:
+                self._seal_after_commit(seals, receipts, signer)
         return receipts
+
+    def _seal_after_commit(
+        self,
+        seals: Sequence[tuple[int, int, bytes]],
+        receipts: list[AppendReceipt],
+        signer: Signer,
+    ) -> None:
+        """Seal checkpoints due by events already committed, in an fsync'd
+        transaction. The events stand either way: a failure here is logged, and
+        ``checkpoint()`` or the next interval seals them."""
+        try:
+            self._begin_write(fsync=True)
+            self._seal(seals, receipts, signer)
+            self._conn.execute("COMMIT")
+        except (sqlite3.Error, OSError, CanopyError) as e:
+            self._rollback()
+            sizes = [size for _, size, _ in seals]
+            log.warning("checkpoint(s) %s not sealed in %s: %s", sizes, self.path, e)
+
+    def _seal(
+        self,
+        seals: Sequence[tuple[int, int, bytes]],
+        receipts: list[AppendReceipt],
+        signer: Signer,
+    ) -> None:
+        """Insert the checkpoints due (inside the caller's transaction) and attach
+        each to the receipt of the event that completed it."""
+        for offset, tree_size, root in seals:
+            exists = self._conn.execute(
+                "SELECT note FROM checkpoints WHERE size = ?", (tree_size,)
+            ).fetchone()
+            if exists:
+                signed = self._parse_stored_checkpoint(exists[0])
+            else:
+                signed = self._insert_checkpoint(tree_size, root, signer)
+            receipts[offset] = dataclasses.replace(receipts[offset], checkpoint=signed)
 
     def _rollback(self) -> None:
         try:
