@@ -478,3 +478,16 @@ def test_missing_kind_index_is_rebuilt_or_scanned(tmp_path: Path) -> None:
         names = {r[0] for r in writer._conn.execute("SELECT name FROM sqlite_master")}
         assert "events_incident" in names
     assert verify_ledger(path).ok
+
+
+def test_rare_events_token_moves_only_when_rare_events_may_exist(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with Ledger(path) as ledger, Ledger(path) as other:
+        start = ledger.rare_events_token()
+        ledger.append("authorization", {"i": 1})
+        assert ledger.rare_events_token() == start  # our own plain events: no change
+        ledger.append("kill_switch", {"state": "on", "scope": "*"})
+        mine = ledger.rare_events_token()
+        assert mine != start
+        other.append("authorization", {"i": 2})  # another connection: may be anything
+        assert ledger.rare_events_token() != mine

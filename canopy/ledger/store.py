@@ -510,6 +510,7 @@ class Ledger:
         self._signer: Signer | None = None
         self._signer_from_seq = -1
         self._synchronous_full = False
+        self._rare_commits = 0  # commits by this object that held a rare kind
         self._tree = CompactRange()
         if not self.path.exists():
             if read_only or not create:
@@ -720,11 +721,8 @@ class Ledger:
         seen by anyone before the events it covers are on disk.
         """
         interval = self.checkpoint_interval if seal else 0
-        fsync = (
-            self.durability == "fsync"
-            or extra is not None
-            or any(item.kind in _INDEXED_KINDS for item in prepared)
-        )
+        rare = any(item.kind in _INDEXED_KINDS for item in prepared)
+        fsync = self.durability == "fsync" or extra is not None or rare
         with self._lock:
             try:
                 size, signer = self._begin_write(fsync=fsync)
@@ -759,6 +757,7 @@ class Ledger:
                     raise LedgerWriteError(f"event not written to {self.path}: {e}") from e
                 raise
             self._tree = tree
+            self._rare_commits += rare
             if seals and not fsync:
                 self._seal_after_commit(seals, receipts, signer)
         return receipts
@@ -949,6 +948,16 @@ class Ledger:
                 tuple(criteria.values()),
             ).fetchall()
         return [_row_to_stored(row) for row in rows]
+
+    def rare_events_token(self) -> tuple[int, int]:
+        """A value that changes whenever events of a rare kind (kill switch, key
+        rotation, policy activation, approval, incident, index commitment) may
+        have been added: SQLite's ``data_version`` (commits by any other
+        connection or process) and this object's own commits of such events.
+        Cheaper than asking ``events_of_kind`` on every decision."""
+        with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            return version, self._rare_commits
 
     def events_of_kind(self, kind: str, *, after: int = -1) -> list[StoredEvent]:
         """Events of a rare kind (kill switch, key rotation, policy activation,
