@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -182,6 +183,19 @@ def _compact_verdicts(outcome: DecisionOutcome) -> list[dict[str, Any]]:
     return out
 
 
+def _new_ids() -> tuple[str, str]:
+    """A new authorization id (32 hex digits) and trace id, time-ordered.
+
+    Each starts with the time in milliseconds (48 bits) and ends with random
+    bits (80 for the authorization, 48 for the trace), as UUIDv7 does: ids made
+    later sort later, so the ledger's indexes grow at their end instead of at a
+    random page each time, and appends cost the same at a million events.
+    """
+    now = f"{time.time_ns() // 1_000_000:012x}"
+    random = secrets.token_bytes(16)  # one draw for both
+    return now + random[:10].hex(), f"trace-{now}{random[10:].hex()}"
+
+
 def _sha256_text(text: str | None) -> str | None:
     return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -204,9 +218,8 @@ def authorize_action(
     """
     ctx = _jsonable(dict(agent_ctx or {})) if isinstance(agent_ctx, Mapping | None) else {}
     avid = avid_for(ctx)
-    random = secrets.token_bytes(24)  # one draw for both identifiers
-    authorization_id = random[:16].hex()
-    trace_id = str(ctx.get("trace_id") or f"trace-{random[16:].hex()}")
+    authorization_id, fresh_trace = _new_ids()
+    trace_id = str(ctx.get("trace_id") or fresh_trace)
     shadow = os.environ.get(MODE_ENV, "").strip().lower() == "shadow"
     runtime: _Runtime | None = None
     policy = None

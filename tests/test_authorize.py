@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -413,11 +414,36 @@ def test_recorded_detail_is_exact_jcs(ledger: Path) -> None:
     from canopy.ledger.verify import verify_ledger
 
     for action_type, payload in (*DANGEROUS[:6], *BENIGN[:3]):
-        r = decide(ledger, action_type, payload, {"public_key": "pk", "note": "zürich 😀"},
-                   prompt="p", agent_response="a")
+        r = decide(
+            ledger,
+            action_type,
+            payload,
+            {"public_key": "pk", "note": "zürich 😀"},
+            prompt="p",
+            agent_response="a",
+        )
         with Ledger(ledger, read_only=True) as opened:
             detail = opened.get(r["witness"]["seq"]).fields["detail"]
         from canopy.canonical import trusted_canonical_bytes
 
         assert trusted_canonical_bytes(detail) == rfc8785.dumps(detail)
     assert verify_ledger(ledger).ok
+
+
+def test_new_ids_are_unique_and_sort_by_time(ledger: Path) -> None:
+    """Authorization and generated trace ids start with the time, so the ledger's
+    indexes grow at their end; the random rest keeps them unique and unguessable."""
+    results = [
+        authorize_action(
+            {"public_key": "pk-ids"}, "read_file", {"path": "README.md"}, audit_log_path=ledger
+        )
+        for _ in range(40)
+    ]
+    auth_ids = [r["authorization_id"] for r in results]
+    trace_ids = [r["trace_id"] for r in results]
+    assert all(len(a) == 32 and int(a, 16) >= 0 for a in auth_ids)
+    assert len(set(auth_ids)) == len(set(trace_ids)) == 40
+    assert [a[:12] for a in auth_ids] == sorted(a[:12] for a in auth_ids)
+    assert [t[:18] for t in trace_ids] == sorted(t[:18] for t in trace_ids)
+    stamp = int(auth_ids[0][:12], 16) / 1000
+    assert abs(stamp - time.time()) < 60

@@ -135,6 +135,7 @@ class TraceGenerator:
         self.avids = [f"AVID-{rng.getrandbits(128):032x}" for _ in range(agents)]
         self.policy_hashes = [f"{rng.getrandbits(256):064x}" for _ in range(policies)]
         self.constitution_hashes = [f"{rng.getrandbits(256):064x}" for _ in range(3)]
+        self._clock_ms = 1_735_689_600_000  # 2025-01-01T00:00:00Z
         self._open: list[Iterator[Event]] = [self._trace() for _ in range(concurrent)]
 
     def __iter__(self) -> Iterator[Event]:
@@ -157,13 +158,19 @@ class TraceGenerator:
     def _hex(self, bits: int) -> str:
         return f"{self.rng.getrandbits(bits):0{bits // 4}x}"
 
+    def _authorization_id(self) -> str:
+        """Shaped as ``authorize_action`` makes them: milliseconds (48 bits, on a
+        simulated clock that starts in 2025 and never goes back) + 80 random bits."""
+        self._clock_ms += self.rng.randint(0, 3)
+        return f"{self._clock_ms:012x}{self._hex(80)}"
+
     def _trace(self) -> Iterator[Event]:
         rng = self.rng
         trace_id = self._hex(128)
         avid = rng.choice(self.avids)
         denied: list[str] = []
         for _ in range(rng.randint(1, 12)):
-            auth_id = f"auth-{self._hex(96)}"
+            auth_id = self._authorization_id()
             fields = self.authorization(trace_id, avid, auth_id)
             yield "authorization", fields
             decision = fields["decision"]
@@ -197,7 +204,7 @@ class TraceGenerator:
         return {
             "trace_id": trace_id or self._hex(128),
             "avid": avid or rng.choice(self.avids),
-            "authorization_id": auth_id or f"auth-{self._hex(96)}",
+            "authorization_id": auth_id or self._authorization_id(),
             "action_type": action,
             "decision": decision,
             "payload": self._payload(action),
