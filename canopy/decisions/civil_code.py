@@ -41,8 +41,20 @@ def _ctx_list(ctx: Any, key: str) -> list[str]:
     return []
 
 
-def _risks(action: ActionView) -> set[ShellRisk]:
-    return {f.risk for f in action.shell.findings} if action.shell else set()
+_NO_RISKS: frozenset[ShellRisk] = frozenset()
+
+
+def _risks(action: ActionView) -> frozenset[ShellRisk]:
+    """The shell analyzer's risks, computed once per decision (five titles ask)."""
+    if action.shell is None:
+        return _NO_RISKS
+    risks = action.memo.get(_RISKS_KEY)
+    if risks is None:
+        risks = action.memo[_RISKS_KEY] = frozenset(f.risk for f in action.shell.findings)
+    return risks
+
+
+_RISKS_KEY = ("civil_code", "shell risks")
 
 
 # --- Title I: Autonomy ----------------------------------------------------------
@@ -137,6 +149,12 @@ _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b")
 _DIGIT = re.compile(r"\d")  # the SSN, card and IBAN patterns each need one
+#: In ASCII text ``\d`` is exactly these bytes, so counting them (a C loop) tells
+#: which patterns could match at all: an SSN needs 9 digits, a card number 13, an
+#: IBAN 15 characters of ``[A-Z0-9]``.
+_ASCII_DIGITS = b"0123456789"
+_IBAN_CHARACTERS = _ASCII_DIGITS + b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_SSN_DIGITS, _CARD_DIGITS, _IBAN_LENGTH = 9, 13, 15
 
 
 def _luhn(digits: str) -> bool:
@@ -161,16 +179,25 @@ def personal_data(text: str) -> list[str]:
     # Each pattern needs an "@", a "-" or a digit: without one its scan is skipped.
     if "@" in text and _EMAIL.search(text):
         kinds.append("email address")
-    if not _DIGIT.search(text):
+    if text.isascii():
+        raw = text.encode("ascii")
+        digits = len(raw) - len(raw.translate(None, _ASCII_DIGITS))
+        if not digits:
+            return kinds
+        ssn, card = digits >= _SSN_DIGITS, digits >= _CARD_DIGITS
+        iban = len(raw) - len(raw.translate(None, _IBAN_CHARACTERS)) >= _IBAN_LENGTH
+    elif not _DIGIT.search(text):
         return kinds
-    if "-" in text and _SSN.search(text):
+    else:
+        ssn = card = iban = True  # other scripts have digits too: scan
+    if ssn and "-" in text and _SSN.search(text):
         kinds.append("social security number")
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn(digits):
+    for match in _CARD.finditer(text) if card else ():
+        digits_found = re.sub(r"\D", "", match.group())
+        if 13 <= len(digits_found) <= 19 and _luhn(digits_found):
             kinds.append("payment card number")
             break
-    if any(_iban_ok(m.group()) for m in _IBAN.finditer(text)):
+    if iban and any(_iban_ok(m.group()) for m in _IBAN.finditer(text)):
         kinds.append("IBAN")
     return kinds
 
@@ -274,10 +301,17 @@ def title_v_subagents(action: ActionView, used: list[str]) -> list[Finding]:
     ]
 
 
+def _names_stratum(text: str) -> bool:
+    """Whether the text names a ``stratum+tcp://`` URL, in any case. Lowering ASCII
+    text changes only letters: without a "+" and a "://" as written, there is none
+    (and the copy that ``lower`` makes is skipped)."""
+    if text.isascii() and ("+" not in text or "://" not in text):
+        return False
+    return "stratum+tcp://" in text.lower()
+
+
 def title_vi_resources(action: ActionView, used: list[str]) -> list[Finding]:
-    mining = ShellRisk.CRYPTO_MINING in _risks(action) or "stratum+tcp://" in (
-        action.payload_text.lower()
-    )
+    mining = ShellRisk.CRYPTO_MINING in _risks(action) or _names_stratum(action.payload_text)
     if not mining:
         return []
     if _ctx_true(action.agent_ctx, "mining_authorized"):
@@ -368,9 +402,9 @@ def title_ix_governance(action: ActionView, used: list[str]) -> list[Finding]:
         reasons.append("the command touches Canopy's ledger, keys, policy or settings")
     if action.action_type == "modify_governance":
         reasons.append("the action modifies governance")
-    asked = sorted(k for k in action.agent_ctx if str(k).lower() in _BYPASS_KEYS)
+    asked = [k for k in action.agent_ctx if str(k).lower() in _BYPASS_KEYS]
     if asked:
-        reasons.append(f"the agent context asks to bypass governance ({', '.join(asked)})")
+        reasons.append(f"the agent context asks to bypass governance ({', '.join(sorted(asked))})")
     if not reasons:
         return []
     return [
@@ -390,6 +424,8 @@ def title_x_sustainability(action: ActionView, used: list[str]) -> list[Finding]
     heavy = []
     for key, threshold in _COMPUTE_KEYS.items():
         value = action.payload.get(key)
+        if value is None:
+            continue  # the usual answer, without the isinstance checks
         if isinstance(value, int | float) and not isinstance(value, bool) and value > threshold:
             heavy.append(f"{key}={value}")
     if action.requested_type.strip().lower() in {"train_model", "provision_compute"}:

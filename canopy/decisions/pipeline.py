@@ -70,15 +70,17 @@ def _failed(layer: LayerName, error: BaseException) -> Verdict:
 def decide(action: ActionView, context: LayerContext, layers: Sequence[Layer]) -> DecisionOutcome:
     """Run every layer (a layer that raises is a DENY), then combine."""
     verdicts: list[Verdict] = []
+    policy_allows: tuple[str, ...] = ()
     for layer in layers:
         try:
             verdict = layer.evaluate(action, context)
-            if not isinstance(verdict, Verdict):
+            if type(verdict) is not Verdict and not isinstance(verdict, Verdict):
                 raise TypeError(f"layer returned {type(verdict).__name__}, not a Verdict")
         except Exception as e:  # a boundary: any layer failure fails closed
             verdict = _failed(layer.name, e)
         verdicts.append(verdict)
-    policy_allows = tuple(a for v in verdicts if v.layer is LayerName.POLICY for a in v.allows)
+        if verdict.allows and verdict.layer is LayerName.POLICY:
+            policy_allows += tuple(verdict.allows)
     return combine(verdicts, policy_allows, shadow=context.shadow)
 
 
@@ -91,25 +93,28 @@ def combine(
     effective: list[tuple[Verdict, Finding]] = []
     lifted: list[Finding] = []
     for verdict in verdicts:
+        if not verdict.findings:
+            continue  # most verdicts: a plain ALLOW
+        liftable = bool(policy_allows) and verdict.layer in _LIFTABLE
         for finding in verdict.findings:
-            if (
-                finding.decision is Decision.REQUIRE_APPROVAL
-                and policy_allows
-                and verdict.layer in _LIFTABLE
-            ):
+            if liftable and finding.decision is Decision.REQUIRE_APPROVAL:
                 lifted.append(finding)
                 continue
             effective.append((verdict, finding))
     if not effective:
         return _allowed(verdicts, policy_allows, lifted)  # nothing to rank or shadow
-    decision = Decision.most_restrictive([f.decision for _, f in effective])
+    if len(effective) == 1:  # the usual objection: one finding decides, nothing to rank
+        winners = effective
+        decision = effective[0][1].decision
+    else:
+        decision = Decision.most_restrictive([f.decision for _, f in effective])
+        winners = [(v, f) for v, f in effective if f.decision is decision]
     if decision is Decision.ALLOW:
         return _allowed(verdicts, policy_allows, lifted)
-    winners = [(v, f) for v, f in effective if f.decision is decision]
     assert winners, "a decision other than ALLOW comes from some finding"
     # The first winner by precedence (min keeps the earliest of equals, as a
     # stable sort would); it also carries the highest severity of them all.
-    verdict, finding = min(winners, key=_precedence)
+    verdict, finding = winners[0] if len(winners) == 1 else min(winners, key=_precedence)
     overridable = decision is Decision.REQUIRE_APPROVAL and all(
         v.layer is LayerName.CIVIL_CODE and f.override_key for v, f in winners
     )

@@ -27,6 +27,7 @@ Decisions documented here:
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import re
@@ -295,7 +296,16 @@ def _matches_any(parts: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
 
 
 def _default_home(home: str | None) -> str:
-    return home if home is not None else os.path.expanduser("~")
+    """``home``, else what ``os.path.expanduser("~")`` gives, read at call time.
+
+    The common case ($HOME set) is spelled out: ``expanduser`` costs a microsecond
+    per path, and it returns ``$HOME`` without trailing slashes (or "/")."""
+    if home is not None:
+        return home
+    env = os.environ.get("HOME")
+    if env is None:
+        return os.path.expanduser("~")  # the password database, as expanduser asks it
+    return env.rstrip("/") or "/"
 
 
 def _text(path: object) -> str:
@@ -332,7 +342,12 @@ def _absolute(path: object, cwd: str | None, home: str | None) -> str:
         text = _HOME_EXPR.sub(lambda _: home_dir, text)
     if text.startswith("/"):
         return text
-    base = os.getcwd() if cwd is None else _collapsed(_absolute(cwd, None, home_dir))
+    if cwd is None:
+        base = os.getcwd()
+    elif type(cwd) is str and cwd.startswith("/") and "$" not in cwd and "\0" not in cwd:
+        base = _collapsed_cwd(cwd)  # _absolute(cwd) is cwd itself: no ~, $ or NUL
+    else:
+        base = _collapsed(_absolute(cwd, None, home_dir))
     return base + "/" + text
 
 
@@ -351,8 +366,19 @@ def _collapsed(text: str) -> str:
     return "/" + "/".join(parts)
 
 
+#: An agent's working directory is the same on every call: collapsed once.
+_collapsed_cwd = lru_cache(maxsize=256)(_collapsed)
+
+
 def _collapse(text: str) -> PurePosixPath:
     return PurePosixPath(_collapsed(text))
+
+
+@lru_cache(maxsize=4096)
+def _pure_path(text: str) -> PurePosixPath:
+    """``PurePosixPath(text)``: immutable, and built from the same few resolved
+    paths again and again (construction costs more than the rest of a lookup)."""
+    return PurePosixPath(text)
 
 
 def normalize_path(
@@ -374,30 +400,50 @@ class _Resolution:
     loop: bool
 
 
-def _readlink(path: str) -> str | None:
-    """The link's target, or None for anything that is not a readable symlink."""
+#: lstat errors that say nothing is there, so nothing can be below it either.
+_ABSENT_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR})
+
+
+def _probe(path: str) -> tuple[str | None, bool]:
+    """(the link's target or None, True if nothing exists at ``path``).
+
+    The target is None for anything that is not a readable symlink."""
     try:
-        return os.readlink(path) if stat.S_ISLNK(os.lstat(path).st_mode) else None
+        mode = os.lstat(path).st_mode
+    except OSError as e:
+        return None, e.errno in _ABSENT_ERRNOS
+    if not stat.S_ISLNK(mode):
+        return None, False
+    try:
+        return os.readlink(path), False
     except OSError:
-        return None
+        return None, False
 
 
 def _resolve(absolute: str) -> _Resolution:
     """Walk components like path_resolution(7): follow links, then apply '..'.
 
     Missing components (and ones we may not lstat) are kept lexically. The
-    file system is asked on every call: a link may appear at any time.
+    file system is asked on every call: a link may appear at any time. Below a
+    component that lstat found missing (ENOENT, ENOTDIR) nothing can exist, so
+    the walk stops asking until a '..' climbs back out: the answer is the file
+    system as that lstat saw it, one syscall per missing subtree, not per name.
     """
     pending = deque(p for p in absolute.split("/") if p and p != ".")
     resolved = "/"
     links: list[tuple[str, str]] = []
+    absent = False  # nothing exists at ``resolved``: every name below it is lexical
     while pending:
         name = pending.popleft()
         if name == "..":
             resolved = posixpath.dirname(resolved)
+            absent = False  # the parent may exist: ask again
             continue
         candidate = resolved + name if resolved == "/" else resolved + "/" + name
-        target = _readlink(candidate)
+        if absent:
+            resolved = candidate
+            continue
+        target, absent = _probe(candidate)
         if target is None:
             resolved = candidate
             continue
@@ -615,11 +661,14 @@ def check_path(
     else:
         resolution = _resolve(absolute)
     gov = _governance_forms(tuple(governance), cwd, home_dir)
-    seen = {lexical, resolution.path, *(_collapsed(loc) for loc, _ in resolution.links)}
-    classes = frozenset().union(*(_cached_classes(p, home_dir, gov) for p in seen))
-    if len(classes) > 1:
-        classes -= {PathClass.ORDINARY}
-    resolved = PurePosixPath(resolution.path)
+    if lexical == resolution.path and not resolution.links:
+        classes = _cached_classes(lexical, home_dir, gov)  # the one path seen
+    else:
+        seen = {lexical, resolution.path, *(_collapsed(loc) for loc, _ in resolution.links)}
+        classes = frozenset().union(*(_cached_classes(p, home_dir, gov) for p in seen))
+        if len(classes) > 1:
+            classes -= {PathClass.ORDINARY}
+    resolved = _pure_path(resolution.path)
     safe = [resolve_path(s, cwd=cwd, home=home_dir) for s in safe_paths]
     inside = any(is_within(resolved, root) for root in safe)
     notes = _input_notes(text, cwd)

@@ -83,6 +83,21 @@ class CompiledRule:
     def id(self) -> str:
         return self.spec.id
 
+    @property
+    def is_static(self) -> bool:
+        """True if ``apply`` reads nothing of the action: no condition, pattern,
+        regex or ``allow_if`` (its answer is fixed once the rule is compiled)."""
+        return not (
+            self.when_all
+            or self.when_any
+            or self.when_not
+            or self.deny_if.patterns
+            or self.deny_regex.regexes
+            or self.approval_if.patterns
+            or self.approval_regex.regexes
+            or self.spec.allow_if is not None
+        )
+
     def conditions_hold(self, facts: Facts) -> str | None:
         """The conditions that held (for the reason), or None when the rule is off."""
         if not (self.when_all or self.when_any or self.when_not):
@@ -213,29 +228,50 @@ class CompiledPolicy:
             t: tuple(r for r in rules if r.action_types is None or t in r.action_types)
             for t in named
         }
+        # Action types all of whose rules are static get the same answer for every
+        # action: computed here, once (``require_approval: true`` for API calls).
+        self._static: dict[str, PolicyResult] = {
+            t: _apply_all(by_type, None)
+            for t, by_type in self._by_type.items()
+            if all(r.is_static for r in by_type)
+        }
+        self._static_wildcard = (
+            _apply_all(wildcard, None) if all(r.is_static for r in wildcard) else None
+        )
 
     def rules_for(self, action_type: str) -> tuple[CompiledRule, ...]:
         return self._by_type.get(action_type, self._wildcard)
 
     def evaluate(self, action: ActionView) -> PolicyResult:
         """Findings of every rule that covers ``action``, in rule order."""
-        rules = self._by_type.get(action.action_type, self._wildcard)
-        if not rules:
-            return _NOTHING
-        facts = Facts(action)
-        findings: list[Finding] = []
-        shadow: list[Finding] = []
-        allows: list[str] = []
-        for rule in rules:
-            finding, allowed = rule.apply(facts)
-            if finding is not None:
-                (shadow if rule.shadow else findings).append(finding)
-            elif allowed and not rule.shadow:
-                allows.append(rule.id)
-        if not (findings or shadow or allows):
-            return _NOTHING
-        return PolicyResult(tuple(findings), tuple(allows), tuple(shadow))
+        action_type = action.action_type
+        rules = self._by_type.get(action_type)
+        static = self._static.get(action_type) if rules is not None else self._static_wildcard
+        if static is not None:
+            return static
+        return _apply_all(self._wildcard if rules is None else rules, Facts(action))
 
     def __repr__(self) -> str:
         s = self.snapshot
         return f"CompiledPolicy(file={s.file!r}, version={s.version!r}, rules={len(self.rules)})"
+
+
+def _apply_all(rules: tuple[CompiledRule, ...], facts: Facts | None) -> PolicyResult:
+    """Every rule's finding or allow, in rule order. ``facts`` may be None only when
+    every rule is static (``CompiledRule.is_static``): none of them reads it."""
+    if not rules:
+        return _NOTHING
+    if facts is None:
+        assert all(r.is_static for r in rules), "only static rules run without facts"
+    findings: list[Finding] = []
+    shadow: list[Finding] = []
+    allows: list[str] = []
+    for rule in rules:
+        finding, allowed = rule.apply(facts)  # type: ignore[arg-type]
+        if finding is not None:
+            (shadow if rule.shadow else findings).append(finding)
+        elif allowed and not rule.shadow:
+            allows.append(rule.id)
+    if not (findings or shadow or allows):
+        return _NOTHING
+    return PolicyResult(tuple(findings), tuple(allows), tuple(shadow))
