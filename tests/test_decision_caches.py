@@ -380,3 +380,12 @@ def test_path_classes_match_the_plain_reference(parts: list[str], home: str) -> 
     for path in ("/" + "/".join(parts), "/srv/canopy/" + "/".join(parts), "~/" + "/".join(parts)):
         expected = _classes_reference(path, home, _GOVERNANCE)
         assert path_classes(path, home=home, governance=_GOVERNANCE) == expected, path
+
+
+def test_policy_paths_follow_a_changed_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    from canopy.decisions.policy.pathmatch import normalize_path
+
+    monkeypatch.setenv("HOME", "/home/alice")
+    assert normalize_path("~/notes.txt") == "/home/alice/notes.txt"
+    monkeypatch.setenv("HOME", "/home/bob")
+    assert normalize_path("~/notes.txt") == "/home/bob/notes.txt"

@@ -45,9 +45,15 @@ def _shared_normalize() -> Callable[[str], str]:
     return norm if agrees else _lexical
 
 
-@functools.lru_cache(maxsize=1024)  # safe_paths roots and common paths recur on every call
 def normalize_path(path: str, cwd: str | None = None) -> str:
     """Lexically resolved path; relative paths are joined to an absolute ``cwd`` if given."""
+    # ``~`` expands through $HOME, so the home directory is part of the cache key.
+    home = os.environ.get("HOME") if path.startswith("~") else None
+    return _normalize_path(path, cwd, home)
+
+
+@functools.lru_cache(maxsize=1024)  # safe_paths roots and common paths recur on every call
+def _normalize_path(path: str, cwd: str | None, home: str | None) -> str:
     if path.startswith("~"):
         path = os.path.expanduser(path)
     if not path.startswith("/") and cwd and cwd.startswith("/"):
