@@ -511,6 +511,9 @@ class Ledger:
         self._signer_from_seq = -1
         self._synchronous_full = False
         self._rare_commits = 0  # commits by this object that held a rare kind
+        # SQLite's data_version when this object last read the size under the
+        # write lock; it moves only when another connection commits.
+        self._version_seen: int | None = None
         self._tree = CompactRange()
         if not self.path.exists():
             if read_only or not create:
@@ -695,6 +698,11 @@ class Ledger:
             self._conn.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
             self._synchronous_full = fsync
         self._conn.execute("BEGIN IMMEDIATE")
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._version_seen and self._signer is not None:
+            # No other connection has committed since our last write: the size
+            # and the signing key are still the ones this object knows.
+            return self._tree.size, self._signer
         size, key_from = self._conn.execute(
             "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM events), "
             "(SELECT max(from_seq) FROM signing_keys)"
@@ -703,6 +711,7 @@ class Ledger:
             self._load_signer()  # another process rotated the key
         if self._tree.size != size:
             self._tree = self._load_frontier(size)
+        self._version_seen = version
         assert self._signer is not None
         return size, self._signer
 
@@ -805,6 +814,7 @@ class Ledger:
         except sqlite3.Error:
             pass
         self._tree = CompactRange()  # reload from storage on the next write
+        self._version_seen = None
 
     def _load_frontier(self, size: int) -> CompactRange:
         nodes = subtree_nodes(0, size)
@@ -893,6 +903,7 @@ class Ledger:
             receipt = self._append(
                 [_prepare(EventKind.KEY_ROTATION, fields)], extra=register, seal=False
             )[0]
+            self._version_seen = None  # the next write re-reads the key schedule
             os.replace(pending, self._key_path)
             self._signer, self._signer_from_seq = new, receipt.seq + 1
             if (receipt.seq + 1) % self.checkpoint_interval == 0:
