@@ -42,18 +42,21 @@ _DICTIONARY_V1 = (
 )
 
 
-def encode_body(text: str) -> str | bytes:
-    """The stored form of a canonical JSON body."""
-    if len(text) < COMPRESS_MIN_BYTES:
-        return text
-    raw = text.encode("utf-8")
-    compressor = zlib.compressobj(
-        6, zlib.DEFLATED, _WBITS, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_V1
-    )
-    packed = compressor.compress(raw) + compressor.flush()
-    if len(packed) + 1 >= len(raw):
-        return text
-    return bytes([_VERSION_DEFLATE_V1]) + packed
+#: A compressor already holding the dictionary: copying it is cheaper than
+#: loading the dictionary into a new one for every body.
+_PRIMED = zlib.compressobj(6, zlib.DEFLATED, _WBITS, 4, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_V1)
+
+
+def encode_body(body: str | bytes) -> str | bytes:
+    """The stored form of a canonical JSON body (given as text or UTF-8 bytes):
+    text when short or incompressible, else the deflate container."""
+    raw = body if isinstance(body, bytes) else body.encode("utf-8")
+    if len(raw) >= COMPRESS_MIN_BYTES:
+        compressor = _PRIMED.copy()
+        packed = compressor.compress(raw) + compressor.flush()
+        if len(packed) + 1 < len(raw):
+            return bytes([_VERSION_DEFLATE_V1]) + packed
+    return raw.decode("utf-8") if isinstance(body, bytes) else body
 
 
 def decode_body(stored: str | bytes) -> str:

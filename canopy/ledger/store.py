@@ -263,6 +263,16 @@ def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(Event(seq, ts, kind, fields, bytes(salt)), bytes(leaf), bytes(signature))
 
 
+_MEMBER_KEYS: dict[str, bytes] = {}  # name -> b'"name":' (names are validated first)
+
+
+def _member_key(name: str) -> bytes:
+    key = b'"' + name.encode("ascii") + b'":'
+    if len(_MEMBER_KEYS) < 4096:
+        _MEMBER_KEYS[name] = key
+    return key
+
+
 @dataclass(slots=True)
 class _Ticket:
     """One caller's place in a group commit."""
@@ -300,15 +310,16 @@ def _prepare(
         canonical = canonical_values(fields)  # validates every value once
     salt = new_salt()
     members = leaf_members(salt, canonical)
+    # JCS of the non-indexed fields, as bytes: names are plain identifiers.
     body = (
-        "{"
-        + ",".join(
-            f'"{name}":{canonical[name].decode("utf-8")}'
+        b"{"
+        + b",".join(
+            (_MEMBER_KEYS.get(name) or _member_key(name)) + canonical[name]
             for name in sorted(canonical)
             if name not in _INDEXED
         )
-        + "}"
-    )  # JCS of the non-indexed fields: names are plain identifiers
+        + b"}"
+    )
     columns = tuple(fields.get(name) for name in INDEXED_FIELDS)
     return _Prepared(kind, columns, encode_body(body), salt, members)
 
