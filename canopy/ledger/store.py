@@ -1,12 +1,17 @@
 """The append-only SQLite ledger: events, tree nodes, checkpoints, keys.
 
-Writes take SQLite's write lock first (``BEGIN IMMEDIATE``), read the current
-size inside that transaction, and commit the events, the tree nodes they
-complete and any checkpoint they seal together, with ``synchronous=FULL``.
-So threads and processes (through any path or symlink to the same file)
-append with no gap, duplicate or fork, and an acknowledged append survives a
-crash. Anything that stops an event from being durably written raises
-``LedgerWriteError``; nothing is dropped silently.
+Writes take SQLite's write lock first (``BEGIN IMMEDIATE``), learn the current
+size inside that transaction, and commit the events and the tree nodes they
+complete together. So threads and processes (through any path or symlink to
+the same file) append with no gap, duplicate or fork. Threads of one process
+that append at once share a commit (group commit).
+
+Durability is ``fsync`` by default (``synchronous=FULL``: an acknowledged
+append survives a power cut) or ``commit`` (it survives the process being
+killed). Checkpoints and control events are fsync'd in both modes; a
+checkpoint is never visible before the events it covers are on disk.
+Anything that stops an event from being written raises ``LedgerWriteError``;
+nothing is dropped silently.
 """
 
 from __future__ import annotations
