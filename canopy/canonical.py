@@ -27,6 +27,7 @@ __all__ = ["MAX_SAFE_INTEGER", "canonical_bytes", "canonical_text", "trusted_can
 #: I-JSON (RFC 7493) safe integer range, which JCS inherits.
 MAX_SAFE_INTEGER = 2**53 - 1
 
+
 def _not_json(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
