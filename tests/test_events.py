@@ -183,3 +183,17 @@ def test_salts_are_fresh_per_event_per_thread_and_after_fork() -> None:
     all_salts = salts + others + mine + [child[i : i + 16] for i in range(0, len(child), 16)]
     assert all(len(s) == 16 for s in all_salts)
     assert len(set(all_salts)) == len(all_salts) == 2200
+
+
+@given(st.dictionaries(names, values, max_size=8))
+def test_fused_members_match_the_digests(fields: dict) -> None:
+    from canopy.ledger.events import (
+        _members,
+        canonical_values,
+        digests_from_canonical,
+        leaf_members,
+    )
+
+    salt = os.urandom(16)
+    canonical = canonical_values(fields)
+    assert leaf_members(salt, canonical) == _members(digests_from_canonical(salt, canonical))
