@@ -77,8 +77,6 @@ class _Runtime:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.kill_switch = KillSwitchWatcher()
-        self.kill_switch_token: tuple[int, int] | None = None
-        self.kill_switch_lock = threading.Lock()
         self.policy_seqs: dict[str, int] = {}
         self.lock = threading.Lock()
         key = str(ledger.path)
@@ -86,17 +84,7 @@ class _Runtime:
         self.layers = (Constitution(), CivilCode(), Firewall(), PolicyLayer())
 
     def kill_switch_reason(self, avid: str) -> str | None:
-        # The token is read before the events: a switch recorded in between is
-        # read now or, at worst, again on the next call; never missed.
-        # One refresh at a time: two threads applying overlapping reads out of
-        # order could otherwise undo a newer switch with an older one.
-        with self.kill_switch_lock:
-            token = self.ledger.rare_events_token()
-            if token != self.kill_switch_token:
-                after = self.kill_switch.last_seq
-                self.kill_switch.refresh(self.ledger.events_of_kind("kill_switch", after=after))
-                self.kill_switch_token = token
-            return self.kill_switch.refresh(()).reason_for(avid)
+        return self.kill_switch.reason_for(self.ledger, avid)
 
     def known_policy_seq(self, content_hash: str) -> int | None:
         if content_hash in self.policy_seqs:

@@ -9,7 +9,7 @@ count, and an agent's own context can only add a stop (Constitution Art.7).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,18 +55,26 @@ class KillSwitchState:
 
 
 class KillSwitchWatcher:
-    """Keeps a ledger's kill-switch state current by reading only new events."""
+    """Keeps a ledger's kill-switch state current: it reads only new events, and
+    only when the ledger's change token says events of a rare kind may exist."""
 
     def __init__(self) -> None:
         self._state = KillSwitchState()
+        self._token: object = None
         self._lock = threading.Lock()
 
-    def refresh(self, events: Iterable[Any]) -> KillSwitchState:
+    def reason_for(self, ledger: Any, avid: str) -> str | None:
+        """Why ``avid`` is stopped now, or None. ``ledger`` offers
+        ``rare_events_token()`` and ``events_of_kind(kind, after=seq)``."""
+        # One refresh at a time: two threads applying overlapping reads out of
+        # order could otherwise undo a newer switch with an older one. The token
+        # is read before the events, so a switch recorded in between is read now
+        # or on the next call, never missed.
         with self._lock:
-            for event in events:
-                self._state.apply(event.seq, event.fields)
-            return self._state
-
-    @property
-    def last_seq(self) -> int:
-        return self._state.last_seq
+            token = ledger.rare_events_token()
+            if token != self._token:
+                state = self._state
+                for event in ledger.events_of_kind("kill_switch", after=state.last_seq):
+                    state.apply(event.seq, event.fields)
+                self._token = token
+            return self._state.reason_for(avid)
