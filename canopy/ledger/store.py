@@ -814,14 +814,18 @@ class Ledger:
         """Insert the checkpoints due (inside the caller's transaction) and attach
         each to the receipt of the event that completed it."""
         for offset, tree_size, root in seals:
-            exists = self._conn.execute(
-                "SELECT note FROM checkpoints WHERE size = ?", (tree_size,)
-            ).fetchone()
-            if exists:
-                signed = self._parse_stored_checkpoint(exists[0])
-            else:
-                signed = self._insert_checkpoint(tree_size, root, signer)
+            signed = self._seal_at(tree_size, root, signer)
             receipts[offset] = dataclasses.replace(receipts[offset], checkpoint=signed)
+
+    def _seal_at(self, size: int, root: bytes, signer: Signer) -> SignedCheckpoint:
+        """The checkpoint of ``size``: the stored one if sealed already, else a
+        new one inserted in the caller's transaction (sealing is idempotent)."""
+        stored = self._conn.execute(
+            "SELECT note FROM checkpoints WHERE size = ?", (size,)
+        ).fetchone()
+        if stored:
+            return self._parse_stored_checkpoint(stored[0])
+        return self._insert_checkpoint(size, root, signer)
 
     def _rollback(self) -> None:
         try:
@@ -851,13 +855,7 @@ class Ledger:
         with self._lock:
             try:
                 size, signer = self._begin_write()
-                existing = self._conn.execute(
-                    "SELECT note FROM checkpoints WHERE size = ?", (size,)
-                ).fetchone()
-                if existing:
-                    self._conn.execute("COMMIT")
-                    return self._parse_stored_checkpoint(existing[0])
-                signed = self._insert_checkpoint(size, self._tree.root(), signer)
+                signed = self._seal_at(size, self._tree.root(), signer)
                 self._conn.execute("COMMIT")
                 return signed
             except BaseException as e:
