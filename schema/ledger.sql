@@ -37,10 +37,6 @@ CREATE TABLE events (
     -- (level, index) lives in the row seq = ((index + 1) << level) - 1.
     nodes            BLOB NOT NULL
 );
-CREATE INDEX events_by_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
-CREATE INDEX events_by_avid ON events (avid) WHERE avid IS NOT NULL;
-CREATE INDEX events_by_authorization ON events (authorization_id)
-    WHERE authorization_id IS NOT NULL;
 -- Rare kinds (kill switch, key rotation, policy activation, approval, incident)
 -- are looked up on hot paths; partial indexes cost nothing for other events.
 -- (SQLite uses a partial index only when the query repeats its predicate.)
@@ -50,6 +46,34 @@ CREATE INDEX events_policy_activated ON events (seq) WHERE kind = 'policy_activa
 CREATE INDEX events_approval ON events (seq) WHERE kind = 'approval';
 CREATE INDEX events_incident ON events (seq) WHERE kind = 'incident';
 CREATE INDEX events_index_commitment ON events (seq) WHERE kind = 'index_commitment';
+
+-- Lookups by authorization id (field 0), trace id (1) and AVID (2): derived
+-- data, indexed in batches rather than per append (canopy/ledger/lookups.py).
+-- lookup_keys holds every event below lookup_progress.indexed_size; lookups
+-- scan the events above it. (Ledgers written before these tables existed have
+-- per-column indexes events_by_trace/avid/authorization instead; a writer
+-- opening one builds these tables and drops those indexes.)
+CREATE TABLE lookup_keys (
+    field INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    PRIMARY KEY (field, value, seq)
+) WITHOUT ROWID;
+CREATE TABLE lookup_progress (
+    only         INTEGER PRIMARY KEY CHECK (only = 0),
+    indexed_size INTEGER NOT NULL
+);
+INSERT INTO lookup_progress (only, indexed_size) VALUES (0, 0);
+CREATE TRIGGER lookup_keys_no_update BEFORE UPDATE ON lookup_keys
+BEGIN SELECT RAISE(ABORT, 'canopy lookups only grow'); END;
+CREATE TRIGGER lookup_keys_no_delete BEFORE DELETE ON lookup_keys
+BEGIN SELECT RAISE(ABORT, 'canopy lookups only grow'); END;
+CREATE TRIGGER lookup_progress_forward BEFORE UPDATE ON lookup_progress
+WHEN NEW.indexed_size < OLD.indexed_size
+  OR NEW.indexed_size > (SELECT coalesce(max(seq) + 1, 0) FROM events)
+BEGIN SELECT RAISE(ABORT, 'canopy lookup progress only moves forward, within the ledger'); END;
+CREATE TRIGGER lookup_progress_no_delete BEFORE DELETE ON lookup_progress
+BEGIN SELECT RAISE(ABORT, 'canopy lookups only grow'); END;
 
 -- Signed tree heads (C2SP tlog-checkpoint notes).
 CREATE TABLE checkpoints (

@@ -35,6 +35,7 @@ from canopy.errors import CanonicalEncodingError
 from canopy.forensics.query import Filters, LedgerLike, Values, quote, read_transaction
 from canopy.ledger.bodies import decode_body
 from canopy.ledger.events import INDEXED_FIELDS, EventKind
+from canopy.ledger.lookups import has_lookups, lookup_condition
 from canopy.ledger.store import fields_from_storage
 
 __all__ = [
@@ -115,7 +116,7 @@ _STRING = pd.StringDtype()
 _NO_VALUES: tuple[None, ...] = (None,) * len(FLAT_FIELDS)
 _EMPTY: dict[str, Any] = {}
 _scan_json = make_scanner(json.JSONDecoder())  # what json.loads runs, minus its wrapper
-_SQLITE_MAX_PARAMS = 900
+_SQLITE_MAX_PARAMS = 450  # ids per query; each is bound twice (index and tail)
 _TRACE_INPUTS = frozenset({"ts", "kind", "trace_id", "avid", "decision", "status"})
 _APPROVAL_INPUTS = frozenset(
     {"ts", "trace_id", "avid", "authorization_id", "action_type", "reason"}
@@ -509,19 +510,19 @@ def _related(
 ) -> tuple[dict[str, tuple[str, dict[str, Any]]], set[str]]:
     """First approval (ts, fields) and whether an execution exists, per authorization id.
 
-    Looked up through the ``authorization_id`` index, a chunk of ids at a time.
+    Looked up through the ledger's lookups, a chunk of ids at a time.
     """
     decided: dict[str, tuple[str, dict[str, Any]]] = {}
     executed: set[str] = set()
+    indexed = has_lookups(conn)
     for start in range(0, len(authorization_ids), _SQLITE_MAX_PARAMS):
         chunk = authorization_ids[start : start + _SQLITE_MAX_PARAMS]
-        marks = ", ".join("?" * len(chunk))
+        matches, params = lookup_condition("authorization_id", chunk, indexed=indexed)
         rows = conn.execute(
             "SELECT seq, ts, kind, authorization_id, "
             "CASE WHEN kind = 'approval' THEN body END FROM events "
-            f"WHERE authorization_id IN ({marks}) AND kind IN ('approval', 'execution') "
-            "ORDER BY seq",
-            chunk,
+            f"WHERE {matches} AND kind IN ('approval', 'execution') ORDER BY seq",
+            params,
         )
         for seq, ts, kind, authorization_id, body in rows:
             if kind == EventKind.EXECUTION.value:

@@ -1,8 +1,9 @@
 """Filters and read-only SQL for the forensic frames (no pandas here).
 
 A filter becomes one ``WHERE`` clause over the ``events`` table, so SQLite
-does the selecting: equality on ``trace_id``, ``avid`` and
-``authorization_id`` goes through their partial indexes, a rare ``kind``
+does the selecting: equality on ``trace_id``, ``avid`` or
+``authorization_id`` goes through the ledger's lookups (the most selective
+one; canopy/ledger/lookups.py), a rare ``kind``
 (approval, incident, ...) through its ``events_<kind>`` index, and a time
 window compares the stored RFC 3339 text, which sorts like the instants it
 names. Every frame reads inside one read transaction, so it describes one
@@ -22,6 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from canopy.ledger.events import INDEXED_FIELDS
+from canopy.ledger.lookups import has_lookups, lookup_condition, lookup_field
 from canopy.ledger.store import Ledger
 
 __all__ = ["Filters", "LedgerLike", "Values", "Where", "read_transaction", "timestamp_text"]
@@ -132,8 +134,13 @@ class Filters:
     def where(self, conn: sqlite3.Connection) -> Where:
         """The clause selecting these events; equalities first, so indexes apply."""
         where = Where("", ())
-        for name, values in self.equalities().items():
-            if name == "kind" and len(values) == 1 and _has_kind_index(conn, values[0]):
+        equalities = self.equalities()
+        looked_up = lookup_field(list(equalities))
+        for name, values in equalities.items():
+            if name == looked_up:
+                sql, params = lookup_condition(name, values, indexed=has_lookups(conn))
+                where = where.and_(sql, *params)
+            elif name == "kind" and len(values) == 1 and _has_kind_index(conn, values[0]):
                 # A partial index is used only when the query repeats its
                 # predicate literally; the kind is a checked identifier.
                 where = where.and_(f"kind = '{values[0]}'")

@@ -41,7 +41,7 @@ from canopy.errors import (
     MalformedInputError,
     NotALedgerError,
 )
-from canopy.ledger import keys
+from canopy.ledger import keys, lookups
 from canopy.ledger.bodies import decode_body, encode_body
 from canopy.ledger.checkpoint import Checkpoint, SignedCheckpoint
 from canopy.ledger.events import (
@@ -548,6 +548,7 @@ class Ledger:
             if not read_only:
                 self._ensure_indexes()
                 self._load_signer()
+            self._lookups = lookups.has_lookups(self._conn)
         except BaseException:
             self._conn.close()
             raise
@@ -595,6 +596,7 @@ class Ledger:
                 self._conn.execute(
                     "CREATE INDEX IF NOT EXISTS " + statement[len("CREATE INDEX ") :]
                 )
+        lookups.ensure_lookups(self._conn, [s for s in _schema_statements() if "lookup_" in s])
 
     def _load_signer(self) -> None:
         from_seq, vkey = self._conn.execute(
@@ -771,6 +773,8 @@ class Ledger:
                     AppendReceipt(seq, ts, leaf, sig, key_id)
                     for (seq, ts, leaf, _), sig in zip(stamped, signatures, strict=True)
                 ]
+                if lookups.crosses_stride(size, len(prepared)):
+                    lookups.catch_up(self._conn, size + len(prepared))
                 if extra is not None:
                     extra(size)
                 if fsync:
@@ -966,11 +970,20 @@ class Ledger:
             raise MalformedInputError(
                 f"find() filters on {', '.join((*INDEXED_FIELDS, 'kind'))}; got {sorted(unknown)}"
             )
-        where = " AND ".join(f"{name} = ?" for name in criteria)
+        looked_up = lookups.lookup_field(list(criteria))
+        conditions, params = [], []
+        for name, value in criteria.items():
+            if name == looked_up:
+                sql, values = lookups.lookup_condition(name, [value], indexed=self._lookups)
+            else:
+                sql, values = f"{name} = ?", (value,)
+            conditions.append(sql)
+            params.extend(values)
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY seq",
-                tuple(criteria.values()),
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
+                "ORDER BY seq",
+                params,
             ).fetchall()
         return [_row_to_stored(row) for row in rows]
 

@@ -36,6 +36,7 @@ from canopy.ledger.events import (
     EventKind,
     event_signature_message,
 )
+from canopy.ledger.lookups import LOOKUP_FIELDS, has_lookups
 from canopy.ledger.merkle import HASH_SIZE, CompactRange, fold_subtree, node_hash, subtree_nodes
 from canopy.ledger.note import Verifier
 from canopy.ledger.store import (
@@ -463,6 +464,36 @@ def _verify(ledger: Ledger, report: VerificationReport, options: _Options) -> No
 
     # 9. key-index commitments
     _check_index_commitments(ledger, problems)
+
+    # 10. lookups (derived data: a gap would hide events from forensic lookups)
+    _check_lookups(ledger, size, problems)
+
+
+def _check_lookups(ledger: Ledger, size: int, problems: list[Problem]) -> None:
+    """The lookup index must stay within the ledger and hold one row per key of
+    every event below its progress mark. Counted, not compared row by row: a
+    deleted or added row shows; so does a lowered or raised progress mark."""
+    conn = ledger._conn
+    if not has_lookups(conn):
+        return
+    row = conn.execute("SELECT indexed_size FROM lookup_progress").fetchone()
+    if row is None or not 0 <= row[0] <= size:
+        problems.append(
+            Problem("lookups", None, f"lookup progress {row and row[0]} is outside the ledger")
+        )
+        return
+    columns = " + ".join(f"count({name})" for name in LOOKUP_FIELDS)
+    expected = conn.execute(f"SELECT {columns} FROM events WHERE seq < ?", (row[0],)).fetchone()[0]
+    stored = conn.execute("SELECT count(*) FROM lookup_keys").fetchone()[0]
+    if stored != expected:
+        problems.append(
+            Problem(
+                "lookups",
+                None,
+                f"lookup index holds {stored} keys, the events below its "
+                f"progress mark have {expected}: lookups would miss or invent events",
+            )
+        )
 
 
 def _check_index_commitments(ledger: Ledger, problems: list[Problem]) -> None:

@@ -1,0 +1,230 @@
+"""Lookups by trace, agent and authorization id (canopy/ledger/lookups.py).
+
+Whatever the index has caught up with, a lookup must return exactly the events
+a full scan of the columns returns: before and after each catch-up, after a
+migration from per-column indexes, and when the derived tables are stale.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ledger_helpers import event_fields, tamper
+
+from canopy.forensics import frames as fx
+from canopy.ledger import lookups
+from canopy.ledger.store import Ledger
+from canopy.ledger.verify import verify_ledger
+
+LEGACY_DDL = (
+    "CREATE INDEX events_by_trace ON events (trace_id) WHERE trace_id IS NOT NULL",
+    "CREATE INDEX events_by_avid ON events (avid) WHERE avid IS NOT NULL",
+    "CREATE INDEX events_by_authorization ON events (authorization_id) "
+    "WHERE authorization_id IS NOT NULL",
+)
+
+
+def scan(path: Path, column: str, value: str) -> list[int]:
+    """The reference: every event whose column equals value, by a full scan."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            f"SELECT seq FROM events NOT INDEXED WHERE {column} = ? ORDER BY seq", (value,)
+        )
+        return [seq for (seq,) in rows]
+    finally:
+        conn.close()
+
+
+def progress(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT indexed_size FROM lookup_progress").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def assert_lookups_agree(ledger: Ledger, values: dict[str, list[str]]) -> None:
+    for column, candidates in values.items():
+        for value in candidates:
+            expected = scan(ledger.path, column, value)
+            assert [e.seq for e in ledger.find(**{column: value})] == expected, (column, value)
+            frame = fx.events(ledger.path, **{column: value})
+            assert list(frame["seq"]) == expected, (column, value)
+
+
+VALUES = {
+    "trace_id": [f"trace-{i}" for i in range(6)],
+    "avid": [f"AVID-{i:032x}" for i in range(4)],
+    "authorization_id": [f"auth-{i:06d}" for i in (0, 3, 7, 8, 20, 41, 99)],
+}
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=8))
+def test_lookups_equal_a_full_scan_at_every_step(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, batches: list[int]
+) -> None:
+    monkeypatch.setattr(lookups, "LOOKUP_STRIDE", 4)
+    path = tmp_path_factory.mktemp("lookups") / "ledger.db"
+    with Ledger(path, checkpoint_interval=5) as ledger:
+        n = indexed = 0
+        for count in batches:
+            events = [("authorization", event_fields(n + i)) for i in range(count)]
+            if count == 1:
+                ledger.append(*events[0])
+            else:
+                ledger.append_batch(events)
+            if (n + count) // 4 > n // 4:  # this transaction reached a multiple of 4
+                indexed = n + count
+            n += count
+            assert progress(path) == indexed
+            assert_lookups_agree(ledger, VALUES)
+
+
+def test_catch_up_indexes_each_key_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lookups, "LOOKUP_STRIDE", 10)
+    path = tmp_path / "ledger.db"
+    with Ledger(path) as ledger:
+        for i in range(25):
+            ledger.append("authorization", event_fields(i))
+        ledger.append("kill_switch", {"active": True})  # no keys at all
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT field, value, seq FROM lookup_keys ORDER BY seq, field").fetchall()
+    conn.close()
+    assert progress(path) == 20
+    expected = sorted(
+        (code, event_fields(seq)[name], seq)
+        for seq in range(20)
+        for code, name in enumerate(lookups.LOOKUP_FIELDS)
+    )
+    assert sorted(rows) == expected
+
+
+def make_legacy(path: Path, n: int) -> None:
+    """A ledger as written before lookups existed: per-column indexes, no lookup tables."""
+    with Ledger(path, checkpoint_interval=7) as ledger:
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(n)])
+    conn = sqlite3.connect(path)  # dropping a table drops its triggers
+    try:
+        for statement in ("DROP TABLE lookup_keys", "DROP TABLE lookup_progress", *LEGACY_DDL):
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def table_names(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    finally:
+        conn.close()
+
+
+def test_a_writer_migrates_a_legacy_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.db"
+    make_legacy(path, 57)
+    with Ledger(path, read_only=True) as reader:  # readers use the legacy indexes as they are
+        assert [e.seq for e in reader.find(trace_id="trace-2")] == scan(path, "trace_id", "trace-2")
+    assert "lookup_keys" not in table_names(path)
+    with Ledger(path) as ledger:
+        names = table_names(path)
+        assert {"lookup_keys", "lookup_progress"} <= names
+        assert not names & {"events_by_trace", "events_by_avid", "events_by_authorization"}
+        assert progress(path) == 57
+        assert_lookups_agree(ledger, VALUES)
+        ledger.append("authorization", event_fields(57))
+        assert_lookups_agree(ledger, VALUES)
+    assert verify_ledger(path).ok
+
+
+def test_processes_opening_a_legacy_ledger_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.db"
+    make_legacy(path, 40)
+    code = (
+        "import sys; from canopy.ledger.store import Ledger; "
+        "from ledger_helpers import event_fields; "
+        "led = Ledger(sys.argv[1]); "
+        "[led.append('authorization', event_fields(100 + i)) for i in range(5)]; led.close()"
+    )
+    tests_dir = str(Path(__file__).parent)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=tests_dir) for _ in range(3)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    with Ledger(path) as ledger:
+        assert ledger.size() == 55
+        assert_lookups_agree(
+            ledger, {"authorization_id": [f"auth-{i:06d}" for i in (0, 39, 100, 104)]}
+        )
+        assert_lookups_agree(ledger, VALUES)
+
+
+def test_stale_or_rewound_progress_only_costs_speed(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with Ledger(path) as ledger:
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(2500)])
+    assert progress(path) == 2500  # the batch crossed 1000 and 2000: indexed to its end
+    tamper(path, "UPDATE lookup_progress SET indexed_size = 0")
+    with Ledger(path) as ledger:
+        assert_lookups_agree(ledger, VALUES)
+        # The next catch-up re-inserts keys already there: ignored, no failure.
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(2500, 3000)])
+        assert progress(path) == 3000
+        assert_lookups_agree(ledger, VALUES)
+
+
+def test_progress_cannot_move_back_or_past_the_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with Ledger(path) as ledger:
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(1500)])
+    conn = sqlite3.connect(path)
+    try:
+        for size in (999, 1501):
+            with pytest.raises(sqlite3.IntegrityError, match="lookup progress"):
+                conn.execute("UPDATE lookup_progress SET indexed_size = ?", (size,))
+        with pytest.raises(sqlite3.IntegrityError, match="lookups only grow"):
+            conn.execute("DELETE FROM lookup_keys")
+    finally:
+        conn.close()
+
+
+def test_legacy_readers_fall_back_to_plain_predicates() -> None:
+    sql, params = lookups.lookup_condition("avid", ["a", "b"], indexed=False)
+    assert (sql, params) == ('"avid" IN (?, ?)', ("a", "b"))
+    sql, params = lookups.lookup_condition("trace_id", ["t"], indexed=True)
+    assert params == ("t", "t") and "lookup_keys WHERE field = 1" in sql
+    with pytest.raises(ValueError, match="no lookup index"):
+        lookups.lookup_condition("decision", ["DENY"], indexed=True)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "DELETE FROM lookup_keys WHERE seq = 17 AND field = 1",  # hide an event of a trace
+        "INSERT INTO lookup_keys VALUES (1, 'trace-x', 3)",  # invent one
+        "UPDATE lookup_progress SET indexed_size = 1000",  # rewind the mark
+        "UPDATE lookup_progress SET indexed_size = 1300",  # hide the tail
+        "UPDATE lookup_progress SET indexed_size = 5000",  # beyond the ledger
+    ],
+)
+def test_verify_reports_tampered_lookups(tmp_path: Path, attack: str) -> None:
+    path = tmp_path / "ledger.db"
+    with Ledger(path) as ledger:
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(1200)])
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(1200, 1400)])
+    assert progress(path) == 1200
+    assert verify_ledger(path).ok
+    tamper(path, attack)
+    report = verify_ledger(path)
+    assert not report.ok
+    assert [p.step for p in report.problems] == ["lookups"], report.problems
