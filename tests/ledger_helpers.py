@@ -43,3 +43,12 @@ def tamper(path: Path, *statements: str, params: tuple[Any, ...] = ()) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def sql_value(path: Path, sql: str) -> Any:
+    """One value read straight from the SQLite file (not through Ledger)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()

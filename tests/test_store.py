@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from ledger_helpers import build, event_fields, tamper
+from ledger_helpers import build, event_fields, sql_value, tamper
 from merkle_reference import mth
 
 from canopy.errors import (
@@ -437,6 +437,25 @@ def test_large_bodies_are_stored_deflated_and_round_trip(tmp_path: Path) -> None
     assert verify_ledger(tmp_path / "l.db").ok
 
 
+def test_bodies_of_every_container_version_still_decode() -> None:
+    """Ledgers written with container version 1 (window 2^10) stay readable
+    after version 2 (window 2^12, new dictionary) became the one written."""
+    import zlib
+
+    from canopy.ledger import bodies
+
+    text = '{"detail":{"reason":"' + "z" * 200 + '","severity":"low"}}'
+    v1 = zlib.compressobj(6, zlib.DEFLATED, -10, 4, zlib.Z_DEFAULT_STRATEGY, bodies._DICTIONARY_V1)
+    container_v1 = b"\x01" + v1.compress(text.encode()) + v1.flush()
+    assert bodies.decode_body(container_v1) == text
+    written = bodies.encode_body(text)
+    assert isinstance(written, bytes) and written[0] == 2
+    assert bodies.decode_body(written) == text
+    # A version-2 stream read as version 1 (or any unknown version) is an error.
+    with pytest.raises(CanonicalEncodingError):
+        bodies.decode_body(b"\x07" + written[1:])
+
+
 def test_damaged_deflated_body_is_reported_not_crashing(tmp_path: Path) -> None:
     big = {**event_fields(1), "detail": {"reason": "y" * 300}}
     path = tmp_path / "l.db"
@@ -491,3 +510,34 @@ def test_rare_events_token_moves_only_when_rare_events_may_exist(tmp_path: Path)
         assert mine != start
         other.append("authorization", {"i": 2})  # another connection: may be anything
         assert ledger.rare_events_token() != mine
+
+
+def test_a_plain_append_is_one_statement_once_the_size_is_known(tmp_path: Path) -> None:
+    """The common append is a single INSERT in SQLite's implicit transaction:
+    no BEGIN, no size query, no separate COMMIT (see Ledger._append_unlocked_insert)."""
+    with Ledger(tmp_path / "l.db", checkpoint_interval=1000) as ledger:
+        ledger.append("authorization", event_fields(0))  # learns size, tree and key
+        statements: list[str] = []
+        ledger._conn.set_trace_callback(statements.append)
+        receipt = ledger.append("authorization", event_fields(1))
+        ledger._conn.set_trace_callback(None)
+        assert receipt.seq == 1
+        assert len(statements) == 1 and statements[0].startswith("INSERT INTO events")
+    assert verify_ledger(tmp_path / "l.db").ok
+
+
+def test_two_writers_taking_turns_never_fork_the_ledger(tmp_path: Path) -> None:
+    """Each writer's known size goes stale at every turn: its one-statement insert
+    collides on seq, nothing is written, and the full path reloads size and tree."""
+    path = tmp_path / "l.db"
+    first, second = Ledger(path, checkpoint_interval=7), Ledger(path, checkpoint_interval=7)
+    with first, second:
+        seqs = []
+        for i in range(60):
+            writer = first if i % 3 else second
+            seqs.append(writer.append("authorization", event_fields(i)).seq)
+        assert seqs == list(range(60))
+        assert first.root() == second.root()
+    report = verify_ledger(path)
+    assert report.ok, [str(p) for p in report.problems]
+    assert sql_value(path, "SELECT count(*) FROM events") == 60

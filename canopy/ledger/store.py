@@ -41,7 +41,7 @@ from canopy.errors import (
     MalformedInputError,
     NotALedgerError,
 )
-from canopy.ledger import keys, lookups
+from canopy.ledger import keys, lookups, wal
 from canopy.ledger.bodies import decode_body, encode_body
 from canopy.ledger.checkpoint import Checkpoint, SignedCheckpoint
 from canopy.ledger.events import (
@@ -106,6 +106,9 @@ DURABILITY_ENV = "CANOPY_DURABILITY"
 #: policy activation, approval, incident, index commitment) are fsync'd, and with
 #: them every event before them.
 DURABILITY_MODES = ("fsync", "commit")
+#: A writer extends the WAL to its reuse size (canopy/ledger/wal.py) at its
+#: commit number this: a process that writes once never pays for it.
+_EXTEND_WAL_AT_COMMIT = 16
 
 _EVENT_COLUMNS = (
     "seq, ts, kind, " + ", ".join(INDEXED_FIELDS) + ", body, salt, leaf_hash, signature"
@@ -329,6 +332,14 @@ def _prepare(
     return _Prepared(kind, columns, encode_body(body), salt, members)
 
 
+def _event_row(
+    item: _Prepared, stamp: tuple[int, str, bytes, bytes], signature: bytes
+) -> tuple[Any, ...]:
+    """The events row of a prepared, stamped and signed event (_INSERT_EVENT's order)."""
+    seq, ts, leaf, nodes = stamp
+    return (seq, ts, item.kind, *item.columns, item.body, item.salt, leaf, signature, nodes)
+
+
 def _stamp(
     chunk: Sequence[_Prepared],
     tree: CompactRange,
@@ -527,6 +538,7 @@ class Ledger:
         self._signer_from_seq = -1
         self._synchronous_full = False
         self._rare_commits = 0  # commits by this object that held a rare kind
+        self._commits = 0
         # SQLite's data_version when this object last read the size under the
         # write lock; it moves only when another connection commits.
         self._version_seen: int | None = None
@@ -751,6 +763,10 @@ class Ledger:
         rare = any(item.kind in _INDEXED_KINDS for item in prepared)
         fsync = self.durability == "fsync" or extra is not None or rare
         with self._lock:
+            if len(prepared) == 1 and extra is None and not rare:
+                receipt = self._append_unlocked_insert(prepared[0], interval, fsync)
+                if receipt is not None:
+                    return [receipt]
             try:
                 size, signer = self._begin_write(fsync=fsync)
                 tree = self._tree.copy()
@@ -762,10 +778,8 @@ class Ledger:
                 self._conn.executemany(
                     _INSERT_EVENT,
                     [
-                        (seq, ts, item.kind, *item.columns, item.body, item.salt, leaf, sig, nodes)
-                        for (seq, ts, leaf, nodes), item, sig in zip(
-                            stamped, prepared, signatures, strict=True
-                        )
+                        _event_row(item, stamp, sig)
+                        for stamp, item, sig in zip(stamped, prepared, signatures, strict=True)
                     ],
                 )
                 key_id = signer.verifier.key_id
@@ -779,17 +793,60 @@ class Ledger:
                     extra(size)
                 if fsync:
                     self._seal(seals, receipts, signer)
+                if self._commits == _EXTEND_WAL_AT_COMMIT:
+                    wal.extend_wal(self._conn, self.path)
                 self._conn.execute("COMMIT")
             except BaseException as e:
                 self._rollback()
                 if isinstance(e, sqlite3.Error | OSError):
                     raise LedgerWriteError(f"event not written to {self.path}: {e}") from e
                 raise
+            self._commits += 1
             self._tree = tree
             self._rare_commits += rare
             if seals and not fsync:
                 self._seal_after_commit(seals, receipts, signer)
         return receipts
+
+    def _append_unlocked_insert(
+        self, item: _Prepared, interval: int, fsync: bool
+    ) -> AppendReceipt | None:
+        """The common case in one statement: insert at the size this object
+        knows, as SQLite's own implicit transaction (it takes the write lock
+        and commits), with no BEGIN and no size query.
+
+        Safe because seq is the primary key and events are contiguous: if any
+        other connection appended since this object last wrote, seq ``size``
+        is taken, the insert fails on the key and nothing is written; the
+        caller then takes the full path, which reloads size, tree and key.
+        Returns None when the full path is needed: nothing known yet, a mode
+        switch, a checkpoint or lookup batch due, the WAL to extend.
+        """
+        signer = self._signer
+        size = self._tree.size
+        if (
+            signer is None
+            or self._version_seen is None
+            or fsync != self._synchronous_full
+            or (interval and (size + 1) % interval == 0)
+            or lookups.crosses_stride(size, 1)
+            or self._commits == _EXTEND_WAL_AT_COMMIT
+        ):
+            return None
+        tree = self._tree.copy()
+        ((seq, ts, leaf, nodes),) = _stamp((item,), tree, 0, [], size)
+        (signature,) = signer.sign_many([event_signature_message(self.origin, seq, leaf)])
+        try:
+            self._conn.execute(_INSERT_EVENT, _event_row(item, (seq, ts, leaf, nodes), signature))
+        except sqlite3.IntegrityError:
+            self._version_seen = None  # another writer took seq: reload, full path
+            return None
+        except (sqlite3.Error, OSError) as e:
+            self._rollback()
+            raise LedgerWriteError(f"event not written to {self.path}: {e}") from e
+        self._commits += 1
+        self._tree = tree
+        return AppendReceipt(seq, ts, leaf, signature, signer.verifier.key_id)
 
     def _seal_after_commit(
         self,
