@@ -690,6 +690,12 @@ class Ledger:
         Every caller still returns only once its own event is durable, and a
         failed commit fails every event in it.
         """
+        if not self._queue and self._lock.acquire(blocking=False):
+            try:  # nobody to group with: commit alone, no ticket
+                if not self._queue:  # errors as a group's leader sees them
+                    return self._append([item])[0]
+            finally:
+                self._lock.release()
         ticket = _Ticket(item)
         with self._queue_lock:
             self._queue.append(ticket)
