@@ -481,7 +481,10 @@ def section_proofs(s: Settings, big: Path) -> list[Row]:
 
 
 def section_bytes(s: Settings) -> list[Row]:
-    """f: on-disk bytes per authorization event, with a per-table breakdown."""
+    """f: on-disk bytes per authorization event, with a per-table breakdown: for
+    the generator's events and for events written by ``authorize_action`` itself
+    (bench_authorize's workload: their bodies carry the agent context and every
+    layer's verdict, so they are the larger of the two)."""
     path = fresh(s.workdir, "auth-only.db")
     console.log(f"building {s.bytes_events:,} authorization-only events for the size test")
     generate(
@@ -490,22 +493,52 @@ def section_bytes(s: Settings) -> list[Row]:
         seed=s.seed + 3,
         kinds=lambda gen, n: [("authorization", gen.authorization()) for _ in range(n)],
     )
+    rows = _bytes_rows(path, s.bytes_events, "generated authorization event")
+    real = fresh(s.workdir, "authorize-action.db")
+    n = min(s.bytes_events, 20_000)
+    console.log(f"recording {n:,} authorize_action decisions for the size test")
+    _record_decisions(real, n, s.seed + 4)
+    return rows + _bytes_rows(real, n, "authorize_action event")
+
+
+def _record_decisions(path: Path, n: int, seed: int) -> None:
+    """n real decisions into ``path`` (fsync-free: only their size matters here)."""
+    from bench_authorize import agent_contexts, forget_runtime, make_workload
+
+    from canopy import authorize_action
+
+    previous = os.environ.get("CANOPY_DURABILITY")
+    os.environ["CANOPY_DURABILITY"] = "commit"
+    try:
+        contexts = agent_contexts(path.parent)
+        for i, (kind, payload) in enumerate(make_workload(n, seed)):
+            authorize_action(contexts[i % len(contexts)], kind, payload, audit_log_path=path)
+    finally:
+        if previous is None:
+            os.environ.pop("CANOPY_DURABILITY", None)
+        else:
+            os.environ["CANOPY_DURABILITY"] = previous
+        forget_runtime(path)
+
+
+def _bytes_rows(path: Path, n: int, what: str) -> list[Row]:
     truncate_wal(path)
-    n = s.bytes_events
     total = path.stat().st_size
     conn = sqlite3.connect(path)
     try:
         per_table = conn.execute(
             "SELECT name, sum(pgsize), sum(payload) FROM dbstat GROUP BY name ORDER BY 2 DESC"
         ).fetchall()
-        body = conn.execute("SELECT avg(length(body)) FROM events").fetchone()[0]
+        body = conn.execute(
+            "SELECT avg(length(body)) FROM events WHERE kind = 'authorization'"
+        ).fetchone()[0]
     finally:
         conn.close()
     remove_ledger(path)
     rows = [
         Row(
             "f",
-            f"db file / authorization event ({n:,} events, WAL folded)",
+            f"db file / {what} ({n:,} events, WAL folded)",
             total / n,
             "bytes",
             target="<= 800",
@@ -517,7 +550,7 @@ def section_bytes(s: Settings) -> list[Row]:
             rows.append(
                 Row("f", f"  {name} (pages; payload {payload / n:,.0f} B)", pages / n, "bytes")
             )
-    rows.append(Row("f", "  JSON body length (part of events)", body, "bytes"))
+    rows.append(Row("f", "  stored body length (part of events)", body, "bytes"))
     return rows
 
 
