@@ -514,7 +514,7 @@ def test_rare_events_token_moves_only_when_rare_events_may_exist(tmp_path: Path)
 
 def test_a_plain_append_is_one_statement_once_the_size_is_known(tmp_path: Path) -> None:
     """The common append is a single INSERT in SQLite's implicit transaction:
-    no BEGIN, no size query, no separate COMMIT (see Ledger._append_unlocked_insert)."""
+    no BEGIN, no size query, no separate COMMIT (see Ledger._append_in_one_statement)."""
     with Ledger(tmp_path / "l.db", checkpoint_interval=1000) as ledger:
         ledger.append("authorization", event_fields(0))  # learns size, tree and key
         statements: list[str] = []

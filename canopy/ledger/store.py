@@ -770,7 +770,7 @@ class Ledger:
         fsync = self.durability == "fsync" or extra is not None or rare
         with self._lock:
             if len(prepared) == 1 and extra is None and not rare:
-                receipt = self._append_unlocked_insert(prepared[0], interval, fsync)
+                receipt = self._append_in_one_statement(prepared[0], interval, fsync)
                 if receipt is not None:
                     return [receipt]
             try:
@@ -814,7 +814,7 @@ class Ledger:
                 self._seal_after_commit(seals, receipts, signer)
         return receipts
 
-    def _append_unlocked_insert(
+    def _append_in_one_statement(
         self, item: _Prepared, interval: int, fsync: bool
     ) -> AppendReceipt | None:
         """The common case in one statement: insert at the size this object
@@ -841,7 +841,7 @@ class Ledger:
             return None
         tree = self._tree.copy()
         ((seq, ts, leaf, nodes),) = _stamp((item,), tree, 0, [], size)
-        (signature,) = signer.sign_many([event_signature_message(self.origin, seq, leaf)])
+        signature = signer.sign(event_signature_message(self.origin, seq, leaf))
         try:
             self._conn.execute(_INSERT_EVENT, _event_row(item, (seq, ts, leaf, nodes), signature))
         except sqlite3.IntegrityError:
