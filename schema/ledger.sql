@@ -49,10 +49,13 @@ CREATE INDEX events_index_commitment ON events (seq) WHERE kind = 'index_commitm
 
 -- Lookups by authorization id (field 0), trace id (1) and AVID (2): derived
 -- data, indexed in batches rather than per append (canopy/ledger/lookups.py).
--- lookup_keys holds every event below lookup_progress.indexed_size; lookups
--- scan the events above it. (Ledgers written before these tables existed have
--- per-column indexes events_by_trace/avid/authorization instead; a writer
--- opening one builds these tables and drops those indexes.)
+-- Every event below lookup_progress.indexed_size has its keys in lookup_keys
+-- (the base: the whole index of ledgers written before runs existed, empty
+-- in newer ones) or in one live run of lookup_runs (listed in
+-- lookup_run_list); lookups scan the events above it. (Ledgers written before
+-- these tables existed have per-column indexes events_by_trace/avid/
+-- authorization instead; a writer opening one builds these tables and drops
+-- those indexes.)
 CREATE TABLE lookup_keys (
     field INTEGER NOT NULL,
     value TEXT NOT NULL,
@@ -74,6 +77,21 @@ WHEN NEW.indexed_size < OLD.indexed_size
 BEGIN SELECT RAISE(ABORT, 'canopy lookup progress only moves forward, within the ledger'); END;
 CREATE TRIGGER lookup_progress_no_delete BEFORE DELETE ON lookup_progress
 BEGIN SELECT RAISE(ABORT, 'canopy lookups only grow'); END;
+-- Sorted runs, merged LOOKUP_FANOUT at a time into the next level; a run's
+-- rows are keyed by its number first, so each run is written in one place.
+CREATE TABLE lookup_runs (
+    run   INTEGER NOT NULL,
+    field INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    PRIMARY KEY (run, field, value, seq)
+) WITHOUT ROWID;
+CREATE TABLE lookup_run_list (
+    run      INTEGER PRIMARY KEY,
+    level    INTEGER NOT NULL,
+    from_seq INTEGER NOT NULL,
+    to_seq   INTEGER NOT NULL
+);
 
 -- Signed tree heads (C2SP tlog-checkpoint notes).
 CREATE TABLE checkpoints (

@@ -398,6 +398,7 @@ def test_open_ledger_object_reads_the_same(generated: Path) -> None:
 
 
 _LOOKUP = "SEARCH lookup_keys USING PRIMARY KEY (field=? AND value=?)"
+_RUNS = "SEARCH lookup_runs USING PRIMARY KEY (run=? AND field=? AND value=?)"
 
 
 @pytest.mark.parametrize(
@@ -423,6 +424,7 @@ def test_equality_filters_go_through_the_indexes(
     assert not re.search(r"SCAN events(?! USING INDEX events_)", plan), plan
     assert "TEMP B-TREE" not in plan, plan  # index order is ledger order: no sort
     if index == _LOOKUP:
+        assert _RUNS in plan, plan  # one seek per live run
         assert "(rowid>?)" in plan, plan  # events above lookup_progress are scanned
 
 

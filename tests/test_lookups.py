@@ -74,6 +74,7 @@ def test_lookups_equal_a_full_scan_at_every_step(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, batches: list[int]
 ) -> None:
     monkeypatch.setattr(lookups, "LOOKUP_STRIDE", 4)
+    monkeypatch.setattr(lookups, "LOOKUP_FANOUT", 2)  # merges of every level, early
     path = tmp_path_factory.mktemp("lookups") / "ledger.db"
     with Ledger(path, checkpoint_interval=5) as ledger:
         n = indexed = 0
@@ -88,6 +89,27 @@ def test_lookups_equal_a_full_scan_at_every_step(
             n += count
             assert progress(path) == indexed
             assert_lookups_agree(ledger, VALUES)
+            assert_runs_are_consistent(path)
+    assert verify_ledger(path).ok
+
+
+def run_list(path: Path) -> list[tuple[int, int, int, int]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT run, level, from_seq, to_seq FROM lookup_run_list").fetchall()
+    finally:
+        conn.close()
+
+
+def assert_runs_are_consistent(path: Path) -> None:
+    """Runs cover the indexed events once, in order, oldest at the highest level;
+    no level below the top holds a full set of runs (they would have merged)."""
+    runs = sorted(run_list(path), key=lambda r: r[2])
+    assert [r[2] for r in runs[1:]] == [r[3] for r in runs[:-1]]
+    assert (runs[-1][3] if runs else 0) == progress(path)
+    assert [r[1] for r in runs] == sorted((r[1] for r in runs), reverse=True)
+    for level in range(lookups.TOP_LEVEL):
+        assert sum(r[1] == level for r in runs) < lookups.LOOKUP_FANOUT
 
 
 def test_catch_up_indexes_each_key_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,8 +120,10 @@ def test_catch_up_indexes_each_key_once(tmp_path: Path, monkeypatch: pytest.Monk
             ledger.append("authorization", event_fields(i))
         ledger.append("kill_switch", {"active": True})  # no keys at all
     conn = sqlite3.connect(path)
-    rows = conn.execute("SELECT field, value, seq FROM lookup_keys ORDER BY seq, field").fetchall()
+    rows = conn.execute("SELECT field, value, seq FROM lookup_runs ORDER BY seq, field").fetchall()
+    assert conn.execute("SELECT count(*) FROM lookup_keys").fetchone()[0] == 0  # no base
     conn.close()
+    assert run_list(path) == [(1, 0, 0, 10), (2, 0, 10, 20)]
     assert progress(path) == 20
     expected = sorted(
         (code, event_fields(seq)[name], seq)
@@ -115,7 +139,8 @@ def make_legacy(path: Path, n: int) -> None:
         ledger.append_batch([("authorization", event_fields(i)) for i in range(n)])
     conn = sqlite3.connect(path)  # dropping a table drops its triggers
     try:
-        for statement in ("DROP TABLE lookup_keys", "DROP TABLE lookup_progress", *LEGACY_DDL):
+        tables = ("lookup_keys", "lookup_progress", "lookup_runs", "lookup_run_list")
+        for statement in (*(f"DROP TABLE {t}" for t in tables), *LEGACY_DDL):
             conn.execute(statement)
         conn.commit()
     finally:
@@ -138,7 +163,7 @@ def test_a_writer_migrates_a_legacy_ledger(tmp_path: Path) -> None:
     assert "lookup_keys" not in table_names(path)
     with Ledger(path) as ledger:
         names = table_names(path)
-        assert {"lookup_keys", "lookup_progress"} <= names
+        assert {"lookup_keys", "lookup_progress", "lookup_runs", "lookup_run_list"} <= names
         assert not names & {"events_by_trace", "events_by_avid", "events_by_authorization"}
         assert progress(path) == 57
         assert_lookups_agree(ledger, VALUES)
@@ -193,25 +218,68 @@ def test_progress_cannot_move_back_or_past_the_ledger(tmp_path: Path) -> None:
             with pytest.raises(sqlite3.IntegrityError, match="lookup progress"):
                 conn.execute("UPDATE lookup_progress SET indexed_size = ?", (size,))
         with pytest.raises(sqlite3.IntegrityError, match="lookups only grow"):
-            conn.execute("DELETE FROM lookup_keys")
+            conn.execute("DELETE FROM lookup_progress")
     finally:
         conn.close()
 
 
 def test_legacy_readers_fall_back_to_plain_predicates() -> None:
-    sql, params = lookups.lookup_condition("avid", ["a", "b"], indexed=False)
+    sql, params = lookups.lookup_condition("avid", ["a", "b"], layout=lookups.PLAIN)
     assert (sql, params) == ('"avid" IN (?, ?)', ("a", "b"))
-    sql, params = lookups.lookup_condition("trace_id", ["t"], indexed=True)
+    sql, params = lookups.lookup_condition("trace_id", ["t"], layout=lookups.KEYS)
     assert params == ("t", "t") and "lookup_keys WHERE field = 1" in sql
+    assert "lookup_runs" not in sql
+    sql, params = lookups.lookup_condition("trace_id", ["t"], layout=lookups.RUNS)
+    assert params == ("t", "t", "t") and "lookup_runs WHERE run IN" in sql
     with pytest.raises(ValueError, match="no lookup index"):
-        lookups.lookup_condition("decision", ["DENY"], indexed=True)
+        lookups.lookup_condition("decision", ["DENY"], layout=lookups.RUNS)
+
+
+def make_keys_only(path: Path, n: int) -> None:
+    """A ledger as written after lookups existed but before runs: one B-tree of keys."""
+    make_legacy(path, n)
+    Ledger(path).close()  # a writer indexes every event into the base
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT count(*) FROM lookup_run_list").fetchone()[0] == 0
+        for table in ("lookup_runs", "lookup_run_list"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_the_base_of_a_keys_only_ledger_stays_below_the_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lookups, "LOOKUP_STRIDE", 10)
+    monkeypatch.setattr(lookups, "LOOKUP_FANOUT", 2)
+    path = tmp_path / "keys.db"
+    make_keys_only(path, 57)
+    with Ledger(path, read_only=True) as reader:  # a reader uses the base as it is
+        assert reader._lookups == lookups.KEYS
+        assert_lookups_agree(reader, VALUES)
+    with Ledger(path) as ledger:
+        assert ledger._lookups == lookups.RUNS
+        for i in range(57, 120):
+            ledger.append("authorization", event_fields(i))
+        assert_lookups_agree(ledger, VALUES)
+    runs = sorted(run_list(path), key=lambda r: r[2])
+    assert runs[0][2] == 57 and runs[-1][3] == 120  # the base keeps [0, 57)
+    assert_runs_are_consistent(path)
+    assert verify_ledger(path).ok
 
 
 @pytest.mark.parametrize(
     "attack",
     [
-        "DELETE FROM lookup_keys WHERE seq = 17 AND field = 1",  # hide an event of a trace
-        "INSERT INTO lookup_keys VALUES (1, 'trace-x', 3)",  # invent one
+        "DELETE FROM lookup_runs WHERE seq = 17 AND field = 1",  # hide an event of a trace
+        "INSERT INTO lookup_runs VALUES (1, 1, 'trace-x', 3)",  # invent one
+        "INSERT INTO lookup_runs VALUES (99, 1, 'trace-x', 3)",  # ... in a run nobody lists
+        "INSERT INTO lookup_keys VALUES (1, 'trace-x', 3)",  # ... in the base
+        "DELETE FROM lookup_run_list",  # drop every run
+        "UPDATE lookup_run_list SET from_seq = 10",  # a run that claims less
+        "INSERT INTO lookup_run_list VALUES (50, 0, 1000, 1200)",  # overlapping runs
         "UPDATE lookup_progress SET indexed_size = 1000",  # rewind the mark
         "UPDATE lookup_progress SET indexed_size = 1300",  # hide the tail
         "UPDATE lookup_progress SET indexed_size = 5000",  # beyond the ledger

@@ -35,7 +35,7 @@ from canopy.errors import CanonicalEncodingError
 from canopy.forensics.query import Filters, LedgerLike, Values, quote, read_transaction
 from canopy.ledger.bodies import decode_body
 from canopy.ledger.events import INDEXED_FIELDS, EventKind
-from canopy.ledger.lookups import has_lookups, lookup_condition
+from canopy.ledger.lookups import lookup_condition, lookup_layout
 from canopy.ledger.store import fields_from_storage
 
 __all__ = [
@@ -116,7 +116,7 @@ _STRING = pd.StringDtype()
 _NO_VALUES: tuple[None, ...] = (None,) * len(FLAT_FIELDS)
 _EMPTY: dict[str, Any] = {}
 _scan_json = make_scanner(json.JSONDecoder())  # what json.loads runs, minus its wrapper
-_SQLITE_MAX_PARAMS = 450  # ids per query; each is bound twice (index and tail)
+_SQLITE_MAX_PARAMS = 300  # ids per query; each is bound three times (base, runs, tail)
 _TRACE_INPUTS = frozenset({"ts", "kind", "trace_id", "avid", "decision", "status"})
 _APPROVAL_INPUTS = frozenset(
     {"ts", "trace_id", "avid", "authorization_id", "action_type", "reason"}
@@ -514,10 +514,10 @@ def _related(
     """
     decided: dict[str, tuple[str, dict[str, Any]]] = {}
     executed: set[str] = set()
-    indexed = has_lookups(conn)
+    layout = lookup_layout(conn)
     for start in range(0, len(authorization_ids), _SQLITE_MAX_PARAMS):
         chunk = authorization_ids[start : start + _SQLITE_MAX_PARAMS]
-        matches, params = lookup_condition("authorization_id", chunk, indexed=indexed)
+        matches, params = lookup_condition("authorization_id", chunk, layout=layout)
         rows = conn.execute(
             "SELECT seq, ts, kind, authorization_id, "
             "CASE WHEN kind = 'approval' THEN body END FROM events "

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from canopy.ledger.events import INDEXED_FIELDS
-from canopy.ledger.lookups import has_lookups, lookup_condition, lookup_field
+from canopy.ledger.lookups import lookup_condition, lookup_field, lookup_layout
 from canopy.ledger.store import Ledger
 
 __all__ = ["Filters", "LedgerLike", "Values", "Where", "read_transaction", "timestamp_text"]
@@ -138,7 +138,7 @@ class Filters:
         looked_up = lookup_field(list(equalities))
         for name, values in equalities.items():
             if name == looked_up:
-                sql, params = lookup_condition(name, values, indexed=has_lookups(conn))
+                sql, params = lookup_condition(name, values, layout=lookup_layout(conn))
                 where = where.and_(sql, *params)
             elif name == "kind" and len(values) == 1 and _has_kind_index(conn, values[0]):
                 # A partial index is used only when the query repeats its

@@ -560,7 +560,7 @@ class Ledger:
             if not read_only:
                 self._ensure_indexes()
                 self._load_signer()
-            self._lookups = lookups.has_lookups(self._conn)
+            self._lookups = lookups.lookup_layout(self._conn)
         except BaseException:
             self._conn.close()
             raise
@@ -1037,7 +1037,7 @@ class Ledger:
         conditions, params = [], []
         for name, value in criteria.items():
             if name == looked_up:
-                sql, values = lookups.lookup_condition(name, [value], indexed=self._lookups)
+                sql, values = lookups.lookup_condition(name, [value], layout=self._lookups)
             else:
                 sql, values = f"{name} = ?", (value,)
             conditions.append(sql)

@@ -22,6 +22,7 @@ parallel; the parent combines chunk roots into checkpoint roots.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -36,7 +37,7 @@ from canopy.ledger.events import (
     EventKind,
     event_signature_message,
 )
-from canopy.ledger.lookups import LOOKUP_FIELDS, has_lookups
+from canopy.ledger.lookups import LOOKUP_FIELDS, PLAIN, RUNS, lookup_layout
 from canopy.ledger.merkle import HASH_SIZE, CompactRange, fold_subtree, node_hash, subtree_nodes
 from canopy.ledger.note import Verifier
 from canopy.ledger.store import (
@@ -471,10 +472,13 @@ def _verify(ledger: Ledger, report: VerificationReport, options: _Options) -> No
 
 def _check_lookups(ledger: Ledger, size: int, problems: list[Problem]) -> None:
     """The lookup index must stay within the ledger and hold one row per key of
-    every event below its progress mark. Counted, not compared row by row: a
-    deleted or added row shows; so does a lowered or raised progress mark."""
+    every event below its progress mark: the base for the events below the
+    first run, the live runs (consecutive, from there to the mark) for the rest.
+    Counted, not compared row by row: a deleted or added row shows; so does a
+    lowered or raised progress mark, a dropped, overlapping or orphaned run."""
     conn = ledger._conn
-    if not has_lookups(conn):
+    layout = lookup_layout(conn)
+    if layout == PLAIN:
         return
     row = conn.execute("SELECT indexed_size FROM lookup_progress").fetchone()
     if row is None or not 0 <= row[0] <= size:
@@ -482,18 +486,53 @@ def _check_lookups(ledger: Ledger, size: int, problems: list[Problem]) -> None:
             Problem("lookups", None, f"lookup progress {row and row[0]} is outside the ledger")
         )
         return
-    columns = " + ".join(f"count({name})" for name in LOOKUP_FIELDS)
-    expected = conn.execute(f"SELECT {columns} FROM events WHERE seq < ?", (row[0],)).fetchone()[0]
-    stored = conn.execute("SELECT count(*) FROM lookup_keys").fetchone()[0]
-    if stored != expected:
+    indexed = row[0]
+    runs = []
+    if layout == RUNS:
+        runs = conn.execute(
+            "SELECT run, from_seq, to_seq FROM lookup_run_list ORDER BY from_seq"
+        ).fetchall()
+    base_end = runs[0][1] if runs else indexed
+    ranges = [("lookup base", 0, base_end)]
+    ranges += [(f"lookup run {run}", start, end) for run, start, end in runs]
+    for (_, _, end), (name, start, _) in itertools.pairwise(ranges):
+        if start != end:
+            problems.append(
+                Problem(
+                    "lookups",
+                    None,
+                    f"{name} starts at {start}, not at {end}: runs overlap or miss events",
+                )
+            )
+            return
+    if ranges[-1][2] != indexed:
         problems.append(
             Problem(
                 "lookups",
                 None,
-                f"lookup index holds {stored} keys, the events below its "
-                f"progress mark have {expected}: lookups would miss or invent events",
+                f"lookup runs end at {ranges[-1][2]}, the progress mark is {indexed}",
             )
         )
+        return
+    columns = " + ".join(f"count({name})" for name in LOOKUP_FIELDS)
+    keys_in = f"SELECT {columns} FROM events WHERE seq >= ? AND seq < ?"
+    stored_base = conn.execute("SELECT count(*) FROM lookup_keys").fetchone()[0]
+    counts = [("base", stored_base, conn.execute(keys_in, (0, base_end)).fetchone()[0])]
+    if layout == RUNS:
+        stored_runs = conn.execute("SELECT count(*) FROM lookup_runs").fetchone()[0]
+        expected_runs = conn.execute(keys_in, (base_end, indexed)).fetchone()[0]
+        counts.append(("runs", stored_runs, expected_runs))
+    for name, stored, expected in counts:
+        if stored != expected:
+            problems.append(
+                Problem(
+                    "lookups",
+                    None,
+                    f"lookup {name} holds {stored} keys, the events it covers have "
+                    f"{expected}: lookups would miss or invent events",
+                )
+            )
+            return
 
 
 def _check_index_commitments(ledger: Ledger, problems: list[Problem]) -> None:
