@@ -81,9 +81,10 @@ _KEYS_OF_EVENTS = " UNION ALL ".join(
 _INSERT_BASE = (
     f"INSERT OR IGNORE INTO lookup_keys (field, value, seq) SELECT * FROM ({_KEYS_OF_EVENTS})"
 )
+# No ORDER BY: a new run's pages are few and hot, and sorting first measured
+# slower (4.7 vs 3.4 us/event); merges, which write many pages, do sort.
 _INSERT_RUN = (
-    "INSERT INTO lookup_runs (run, field, value, seq) "
-    f"SELECT :run, field, value, seq FROM ({_KEYS_OF_EVENTS}) ORDER BY field, value, seq"
+    f"INSERT INTO lookup_runs (run, field, value, seq) SELECT :run, * FROM ({_KEYS_OF_EVENTS})"
 )
 _RUN_TABLES = ("lookup_runs", "lookup_run_list")
 
