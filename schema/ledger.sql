@@ -90,7 +90,19 @@ CREATE TABLE lookup_run_list (
     run      INTEGER PRIMARY KEY,
     level    INTEGER NOT NULL,
     from_seq INTEGER NOT NULL,
-    to_seq   INTEGER NOT NULL
+    to_seq   INTEGER NOT NULL,
+    keys     INTEGER NOT NULL  -- rows it holds: paces the merges
+);
+-- Merges under way, a bounded step per catch-up: the run being built (not
+-- listed, so no lookup reads it until it is complete), its level, the runs it
+-- merges (listed until then) and the last key copied.
+CREATE TABLE lookup_merges (
+    run     INTEGER PRIMARY KEY,
+    level   INTEGER NOT NULL,
+    sources TEXT NOT NULL,
+    field   INTEGER,
+    value   TEXT,
+    seq     INTEGER
 );
 
 -- Signed tree heads (C2SP tlog-checkpoint notes).

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_helpers import event_fields, tamper
+from ledger_helpers import event_fields, sql_value, tamper
 
 from canopy.forensics import frames as fx
 from canopy.ledger import lookups
@@ -75,6 +75,7 @@ def test_lookups_equal_a_full_scan_at_every_step(
 ) -> None:
     monkeypatch.setattr(lookups, "LOOKUP_STRIDE", 4)
     monkeypatch.setattr(lookups, "LOOKUP_FANOUT", 2)  # merges of every level, early
+    monkeypatch.setattr(lookups, "MERGE_STEP_KEYS", 1)  # ... in several steps each
     path = tmp_path_factory.mktemp("lookups") / "ledger.db"
     with Ledger(path, checkpoint_interval=5) as ledger:
         n = indexed = 0
@@ -102,14 +103,33 @@ def run_list(path: Path) -> list[tuple[int, int, int, int]]:
 
 
 def assert_runs_are_consistent(path: Path) -> None:
-    """Runs cover the indexed events once, in order, oldest at the highest level;
-    no level below the top holds a full set of runs (they would have merged)."""
+    """Listed runs cover the indexed events once, in order, oldest at the highest
+    level; a level below the top holds a full set of runs only while a merge
+    of it is under way; a run being built holds exactly the first keys, in
+    key order, of the runs it merges, up to its last copied key."""
     runs = sorted(run_list(path), key=lambda r: r[2])
     assert [r[2] for r in runs[1:]] == [r[3] for r in runs[:-1]]
     assert (runs[-1][3] if runs else 0) == progress(path)
     assert [r[1] for r in runs] == sorted((r[1] for r in runs), reverse=True)
-    for level in range(lookups.TOP_LEVEL):
-        assert sum(r[1] == level for r in runs) < lookups.LOOKUP_FANOUT
+    conn = sqlite3.connect(path)
+    try:
+        merges = conn.execute("SELECT run, level, sources, field, value, seq FROM lookup_merges")
+        merging = set()
+        for run, level, sources, *last in merges.fetchall():
+            merging.add(level - 1)
+            numbers = [int(n) for n in sources.split(",")]
+            assert all(r[0] in numbers and r[1] == level - 1 for r in runs if r[0] in numbers)
+            assert len(numbers) == lookups.LOOKUP_FANOUT and run not in {r[0] for r in runs}
+            keys = "SELECT field, value, seq FROM lookup_runs WHERE run "
+            source_keys = sorted(conn.execute(f"{keys} IN ({sources})").fetchall())
+            built = conn.execute(f"{keys} = ? ORDER BY field, value, seq", (run,)).fetchall()
+            assert built == source_keys[: len(built)]
+            assert (built[-1] if built else (None, None, None)) == tuple(last)
+        for level in range(lookups.TOP_LEVEL):
+            waiting = sum(r[1] == level for r in runs) - lookups.LOOKUP_FANOUT * (level in merging)
+            assert waiting < lookups.LOOKUP_FANOUT
+    finally:
+        conn.close()
 
 
 def test_catch_up_indexes_each_key_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -279,7 +299,7 @@ def test_the_base_of_a_keys_only_ledger_stays_below_the_runs(
         "INSERT INTO lookup_keys VALUES (1, 'trace-x', 3)",  # ... in the base
         "DELETE FROM lookup_run_list",  # drop every run
         "UPDATE lookup_run_list SET from_seq = 10",  # a run that claims less
-        "INSERT INTO lookup_run_list VALUES (50, 0, 1000, 1200)",  # overlapping runs
+        "INSERT INTO lookup_run_list VALUES (50, 0, 1000, 1200, 600)",  # overlapping runs
         "UPDATE lookup_progress SET indexed_size = 1000",  # rewind the mark
         "UPDATE lookup_progress SET indexed_size = 1300",  # hide the tail
         "UPDATE lookup_progress SET indexed_size = 5000",  # beyond the ledger
@@ -295,4 +315,56 @@ def test_verify_reports_tampered_lookups(tmp_path: Path, attack: str) -> None:
     tamper(path, attack)
     report = verify_ledger(path)
     assert not report.ok
+    assert [p.step for p in report.problems] == ["lookups"], report.problems
+
+
+def mid_merge_ledger(path: Path, monkeypatch: pytest.MonkeyPatch) -> Ledger:
+    """A ledger whose top-level merge is under way (several steps, one per catch-up)."""
+    monkeypatch.setattr(lookups, "LOOKUP_STRIDE", 4)
+    monkeypatch.setattr(lookups, "LOOKUP_FANOUT", 2)
+    monkeypatch.setattr(lookups, "MERGE_STEP_KEYS", 1)
+    ledger = Ledger(path, checkpoint_interval=5)
+    for i in range(200):
+        ledger.append("authorization", event_fields(i))
+        if sql_value(path, "SELECT count(*) FROM lookup_merges WHERE field IS NOT NULL"):
+            return ledger
+    raise AssertionError("no merge was ever seen half done")
+
+
+def test_a_merge_spreads_over_catch_ups_and_lookups_stay_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.db"
+    steps_seen = 0
+    with mid_merge_ledger(path, monkeypatch) as ledger:
+        assert verify_ledger(path).ok
+        for i in range(ledger.size(), ledger.size() + 60):
+            ledger.append("authorization", event_fields(i))
+            steps_seen += sql_value(path, "SELECT count(*) FROM lookup_merges") > 0
+            assert_lookups_agree(ledger, VALUES)
+            assert_runs_are_consistent(path)
+        assert verify_ledger(path).ok
+    assert steps_seen >= 10
+    # Top-level runs are never merged: their count grows with the ledger.
+    top = [r for r in run_list(path) if r[1] == lookups.TOP_LEVEL]
+    assert len(top) >= 2
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        # keys slipped into the run being built: read once the merge completes
+        "INSERT INTO lookup_runs SELECT run, 1, 'trace-x', 3 FROM lookup_merges",
+        "DELETE FROM lookup_runs WHERE run IN (SELECT run FROM lookup_merges) AND field = 1",
+        "UPDATE lookup_merges SET sources = '1,2'",  # merging runs that are not listed
+    ],
+)
+def test_verify_reports_a_tampered_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attack: str
+) -> None:
+    path = tmp_path / "ledger.db"
+    mid_merge_ledger(path, monkeypatch).close()
+    assert verify_ledger(path).ok
+    tamper(path, attack)
+    report = verify_ledger(path)
     assert [p.step for p in report.problems] == ["lookups"], report.problems

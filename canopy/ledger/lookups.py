@@ -11,14 +11,16 @@ index reaches in ``lookup_progress``.
 Indexing those keys into one big B-tree was still a cost that grew with the
 ledger: 3,000 random keys land on ~3,000 different pages of a tree that holds
 millions (measured at 1M events: ~60 us more per append, from that alone). So
-the index is log-structured: each catch-up writes its keys as a new sorted
-*run* (``lookup_runs``, keyed by run first, so a run is written in one place),
-and once ``LOOKUP_FANOUT`` runs of one level exist they are merged, in order,
+the index is log-structured: each catch-up writes its keys as a new *run*
+(``lookup_runs``, keyed by run first, so a run is written in one place), and
+once ``LOOKUP_FANOUT`` runs of one level exist they are merged, in key order,
 into one run of the next level, up to ``TOP_LEVEL``, whose runs are never
-merged. Every write is sequential and bounded (the largest merge rewrites
-``LOOKUP_STRIDE * LOOKUP_FANOUT ** TOP_LEVEL`` events' keys); the cost per
-event is the same at any ledger size. A lookup seeks each live run (listed in
-``lookup_run_list``): a few dozen seeks at a million events.
+merged again. A merge advances one bounded step per catch-up
+(``lookup_merges`` says how far), paced to finish before its level can fill
+again, so no append waits for a whole large merge. Every write is sequential
+and the work per event is the same at any ledger size. A lookup seeks each
+live run (listed in ``lookup_run_list``): a few dozen seeks at a million
+events.
 
 ``lookup_keys`` is the single B-tree that ledgers written before runs existed
 kept; a writer opening such a file freezes it as the base below the first run.
@@ -28,16 +30,19 @@ unindexed tail above it (``lookup_condition``), so its answer is the same
 whether or not the index has caught up. The index is derived data, like any SQL
 index: it is not part of the signed record, it is rebuilt from the events, and
 a stale or missing ``lookup_progress`` only makes lookups scan more, never miss
-an event. Merges happen inside the writer's transaction: readers see the runs
-before or after a merge, never half of one. A ledger written before lookups
+an event. A run being built is listed only once complete, in the transaction
+that drops its sources: readers never see half a merge. A ledger written before lookups
 existed keeps its SQL indexes until a writer opens it (``ensure_lookups``);
 readers of such a file use plain predicates.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "KEYS",
@@ -63,8 +68,11 @@ LOOKUP_FIELDS = ("authorization_id", "trace_id", "avid")
 LOOKUP_STRIDE = 1000
 #: Runs of one level merged into one of the next (8: runs of 1k, 8k, 64k events).
 LOOKUP_FANOUT = 8
-#: Runs of this level are never merged again: the largest merge stays bounded.
+#: Runs of this level are never merged again: lookups seek one run per 64k events.
 TOP_LEVEL = 2
+#: Keys a merge copies per catch-up at least (or FANOUT times the new run's keys),
+#: so no append waits for a whole large merge (~25 ms of work per step).
+MERGE_STEP_KEYS = 24_000
 #: Indexes that ledgers written before lookups existed have instead.
 LEGACY_INDEXES = ("events_by_trace", "events_by_avid", "events_by_authorization")
 #: How a file keeps its lookups (``lookup_layout``): plain column predicates
@@ -86,7 +94,7 @@ _INSERT_BASE = (
 _INSERT_RUN = (
     f"INSERT INTO lookup_runs (run, field, value, seq) SELECT :run, * FROM ({_KEYS_OF_EVENTS})"
 )
-_RUN_TABLES = ("lookup_runs", "lookup_run_list")
+_TABLES = ("lookup_keys", "lookup_progress", "lookup_runs", "lookup_run_list", "lookup_merges")
 
 
 def lookup_field(names: Sequence[str]) -> str | None:
@@ -103,47 +111,109 @@ def crosses_stride(size: int, count: int) -> bool:
 
 
 def catch_up(conn: sqlite3.Connection, size: int) -> None:
-    """Index every event below ``size`` not indexed yet, as a new run, and merge
-    runs that fill a level (inside the caller's write transaction, after its
-    events are inserted)."""
+    """Index every event below ``size`` not indexed yet, as a new run, and move
+    merges on by one bounded step each (inside the caller's write transaction,
+    after its events are inserted)."""
     start = conn.execute("SELECT indexed_size FROM lookup_progress").fetchone()[0]
     if size <= start:
         return
     run = _next_run(conn)
-    conn.execute(_INSERT_RUN, {"run": run, "start": start, "end": size})
-    conn.execute("INSERT INTO lookup_run_list VALUES (?, 0, ?, ?)", (run, start, size))
+    keys = conn.execute(_INSERT_RUN, {"run": run, "start": start, "end": size}).rowcount
+    conn.execute("INSERT INTO lookup_run_list VALUES (?, 0, ?, ?, ?)", (run, start, size, keys))
     conn.execute("UPDATE lookup_progress SET indexed_size = ?", (size,))
-    for level in range(TOP_LEVEL):
-        _merge_full_level(conn, level)
+    for level in range(1, TOP_LEVEL + 1):  # upwards: a merge done here may fill the next
+        merge = conn.execute("SELECT * FROM lookup_merges WHERE level = ?", (level,)).fetchone()
+        merge = _Merge(*merge) if merge else _start_merge(conn, level)
+        if merge is not None:
+            _merge_step(conn, merge)
 
 
 def _next_run(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(run), 0) + 1 FROM lookup_run_list").fetchone()[0]
+    return conn.execute(
+        "SELECT max(coalesce((SELECT max(run) FROM lookup_run_list), 0), "
+        "coalesce((SELECT max(run) FROM lookup_merges), 0)) + 1"
+    ).fetchone()[0]
 
 
-def _merge_full_level(conn: sqlite3.Connection, level: int) -> None:
-    """Merge the runs of ``level`` into one run of the next, once there are
-    ``LOOKUP_FANOUT`` of them. Runs of one level cover consecutive events, so
-    the merged run covers their union; its number is the highest yet, so it is
-    written at the end of the table, in key order."""
+@dataclass(frozen=True)
+class _Merge:
+    """A merge under way: the run it builds, from which runs, and the last key copied."""
+
+    run: int
+    level: int
+    sources: str  # run numbers, comma-separated (integers written by _start_merge)
+    field: int | None = None
+    value: str | None = None
+    seq: int | None = None
+
+
+def _start_merge(conn: sqlite3.Connection, level: int) -> _Merge | None:
+    """Once ``LOOKUP_FANOUT`` runs of the level below wait, start merging the
+    oldest of them into one run of ``level``. Runs of one level cover
+    consecutive events, so the merged run covers their union."""
     runs = conn.execute(
-        "SELECT run, from_seq, to_seq FROM lookup_run_list WHERE level = ? ORDER BY run",
-        (level,),
+        "SELECT run FROM lookup_run_list WHERE level = ? ORDER BY run LIMIT ?",
+        (level - 1, LOOKUP_FANOUT),
     ).fetchall()
     if len(runs) < LOOKUP_FANOUT:
-        return
-    merged = _next_run(conn)
-    numbers = ", ".join(str(run) for run, _, _ in runs)  # integers from the table
+        return None
+    merge = _Merge(_next_run(conn), level, ",".join(str(run) for (run,) in runs))
     conn.execute(
-        "INSERT INTO lookup_runs (run, field, value, seq) SELECT ?, field, value, seq "
-        f"FROM lookup_runs WHERE run IN ({numbers}) ORDER BY field, value, seq",
-        (merged,),
+        "INSERT INTO lookup_merges VALUES (?, ?, ?, NULL, NULL, NULL)",
+        (merge.run, merge.level, merge.sources),
     )
-    conn.execute(f"DELETE FROM lookup_runs WHERE run IN ({numbers})")
-    conn.execute(f"DELETE FROM lookup_run_list WHERE run IN ({numbers})")
+    return merge
+
+
+def _merge_step(conn: sqlite3.Connection, merge: _Merge) -> None:
+    """Copy the next share of a merge's keys, in key order; once all are
+    copied, list the merged run and drop its sources, in this same transaction.
+
+    A merge into level L is paced to finish in ``LOOKUP_FANOUT ** (L - 1)``
+    steps (one per catch-up; at least ``MERGE_STEP_KEYS`` keys each), which is
+    sooner than the level below can fill again. Each step ends at a key read
+    from the first source, its share of the step past the last key copied, so
+    the sort covers only this step's keys. Readers never see a run being
+    built: it is listed only once complete."""
+    first = int(merge.sources.split(",")[0])
+    first_keys, total = conn.execute(
+        "SELECT sum(keys * (run = ?)), sum(keys) FROM lookup_run_list "
+        f"WHERE run IN ({merge.sources})",
+        (first,),
+    ).fetchone()
+    step = max(MERGE_STEP_KEYS, total // LOOKUP_FANOUT ** (merge.level - 1))
+    params: dict[str, Any] = {"field": merge.field, "value": merge.value, "seq": merge.seq}
+    after = "" if merge.field is None else "AND (field, value, seq) > (:field, :value, :seq)"
+    upper = conn.execute(
+        f"SELECT field, value, seq FROM lookup_runs WHERE run = :first {after} "
+        "ORDER BY field, value, seq LIMIT 1 OFFSET :offset",
+        {**params, "first": first, "offset": step * first_keys // total + 1},
+    ).fetchone()
+    until = ""
+    if upper is not None:
+        until = "AND (field, value, seq) <= (:to_field, :to_value, :to_seq)"
+        params.update(to_field=upper[0], to_value=upper[1], to_seq=upper[2])
     conn.execute(
-        "INSERT INTO lookup_run_list VALUES (?, ?, ?, ?)",
-        (merged, level + 1, min(r[1] for r in runs), max(r[2] for r in runs)),
+        "INSERT INTO lookup_runs (run, field, value, seq) SELECT :run, field, value, seq "
+        f"FROM lookup_runs WHERE run IN ({merge.sources}) {after} {until} "
+        "ORDER BY field, value, seq",
+        {**params, "run": merge.run},
+    )
+    if upper is not None:
+        conn.execute(
+            "UPDATE lookup_merges SET field = ?, value = ?, seq = ? WHERE run = ?",
+            (*upper, merge.run),
+        )
+        return
+    span = conn.execute(
+        f"SELECT min(from_seq), max(to_seq) FROM lookup_run_list WHERE run IN ({merge.sources})"
+    ).fetchone()
+    conn.execute(f"DELETE FROM lookup_runs WHERE run IN ({merge.sources})")
+    conn.execute(f"DELETE FROM lookup_run_list WHERE run IN ({merge.sources})")
+    conn.execute("DELETE FROM lookup_merges WHERE run = ?", (merge.run,))
+    conn.execute(
+        "INSERT INTO lookup_run_list VALUES (?, ?, ?, ?, ?)",
+        (merge.run, merge.level, *span, total),
     )
 
 
@@ -164,22 +234,22 @@ def lookup_layout(conn: sqlite3.Connection) -> str:
 def ensure_lookups(conn: sqlite3.Connection, ddl: Sequence[str]) -> None:
     """Bring a file's lookups to the current layout, in one transaction.
 
-    A ledger written before lookups existed gets the tables (``ddl``: the
-    schema's lookup statements), every event indexed into the base, and its
-    per-column indexes dropped; one written before runs existed gets the run
-    tables, its base frozen as it is. A no-op on current ledgers; safe when
-    several processes open the same old ledger at once. The caller holds no
-    transaction."""
-    if lookup_layout(conn) == RUNS and not _legacy_indexes(conn):
+    Runs the statements of ``ddl`` (the schema's lookup statements) whose table
+    the file lacks. A ledger written before lookups existed also gets every
+    event indexed into the base and its per-column indexes dropped; one written
+    before runs existed keeps its base as it is. A no-op on current ledgers;
+    safe when several processes open the same old ledger at once. The caller
+    holds no transaction."""
+    if not _missing_tables(conn) and not _legacy_indexes(conn):
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        layout = lookup_layout(conn)  # as it is now that nobody else can migrate it
+        missing = _missing_tables(conn)  # as it is now that nobody else can migrate it
         for statement in ddl:
-            creates = statement.split("(")[0]
-            if layout == PLAIN or (layout == KEYS and any(t in creates for t in _RUN_TABLES)):
+            target = re.search(r"\b(?:TABLE|INTO|ON)\s+(lookup_\w+)", statement)
+            if target and target.group(1) in missing:
                 conn.execute(statement)
-        if layout == PLAIN:
+        if "lookup_progress" in missing:
             size = conn.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()[0]
             conn.execute(_INSERT_BASE, {"start": 0, "end": size})
             conn.execute("UPDATE lookup_progress SET indexed_size = ?", (size,))
@@ -189,6 +259,11 @@ def ensure_lookups(conn: sqlite3.Connection, ddl: Sequence[str]) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _missing_tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return set(_TABLES) - {name for (name,) in rows}
 
 
 def _legacy_indexes(conn: sqlite3.Connection) -> list[str]:
