@@ -20,6 +20,8 @@ c. ``append_batch`` throughput (1,000 and 5,000 events per transaction)
 d. ``verify_ledger`` of the big ledger, without and with signatures
 e. inclusion / consistency proof generation and verification latency
 f. bytes on disk per authorization event (after folding the WAL), per table
+g. lookup index upkeep per event (every catch-up of 72,000 appends timed) on
+   the big ledger and on an empty one, and the longest single catch-up
 
 Run::
 
@@ -64,6 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen_ledger import Event, TraceGenerator, generate, remove_ledger, truncate_wal
 
+from canopy.ledger import lookups
 from canopy.ledger.proofs import (
     build_consistency_proof,
     build_inclusion_proof,
@@ -102,6 +105,7 @@ class Settings:
     proofs: int
     bytes_events: int
     seed: int
+    upkeep_events: int = 72_000  # > 64k: reaches a merge into the top level
 
 
 # --- helpers ------------------------------------------------------------------
@@ -214,8 +218,8 @@ def build_big(s: Settings) -> tuple[Path, list[Row]]:
     return path, [Row("gen", "generator (append_batch 5000, mixed kinds)", rate, "events/s")]
 
 
-def section_single(s: Settings, big: Path) -> list[Row]:
-    """a + b: single appends on empty and big ledgers, interleaved with bare SQLite."""
+def copy_big(s: Settings, big: Path) -> Path:
+    """A writable copy of the big ledger (writes never touch a ``--reuse`` file)."""
     copy = s.workdir / "big-copy.db"
     remove_ledger(copy)
     console.log(f"copying {big} for write tests")
@@ -228,6 +232,12 @@ def section_single(s: Settings, big: Path) -> list[Row]:
     # The copy leaves hundreds of MB of dirty pages; without this the kernel
     # writes them back during the first rounds and their fsyncs wait for it.
     os.sync()
+    return copy
+
+
+def section_single(s: Settings, big: Path) -> list[Row]:
+    """a + b: single appends on empty and big ledgers, interleaved with bare SQLite."""
+    copy = copy_big(s, big)
     start = time.perf_counter()
     big_ledger = Ledger(copy)
     big_size = big_ledger.size()
@@ -392,6 +402,56 @@ def section_batch(s: Settings) -> list[Row]:
             )
         )
     return rows
+
+
+def section_upkeep(s: Settings, big: Path) -> list[Row]:
+    """g: the lookup index's upkeep per event on the big ledger and on an empty
+    one. Every catch-up of ``upkeep_events`` appends (batches of one stride) is
+    timed, so the figure includes the merges that a short run of appends never
+    reaches; the largest one is the longest an append waits for the index."""
+    events = authorization_events(s.upkeep_events, s.seed + 5)
+    costs: dict[str, list[float]] = {}
+    real_catch_up = lookups.catch_up
+
+    for name in ("empty", "big"):
+        path = copy_big(s, big) if name == "big" else fresh(s.workdir, "upkeep.db")
+        times: list[float] = []
+
+        def timed(conn: sqlite3.Connection, size: int, times: list[float] = times) -> None:
+            start = time.perf_counter()
+            real_catch_up(conn, size)
+            times.append(time.perf_counter() - start)
+
+        console.log(f"index upkeep, {name} ledger: {len(events):,} appends")
+        lookups.catch_up = timed
+        try:
+            with Ledger(path) as ledger:
+                for i in range(0, len(events), lookups.LOOKUP_STRIDE):
+                    ledger.append_batch(events[i : i + lookups.LOOKUP_STRIDE])
+        finally:
+            lookups.catch_up = real_catch_up
+        remove_ledger(path)
+        costs[name] = times
+    per_event = {name: sum(t) / len(events) * 1e6 for name, t in costs.items()}
+    ratio = per_event["big"] / per_event["empty"]
+    label = f"{len(events):,} appends, {len(costs['big'])} catch-ups"
+    return [
+        Row("g", f"lookup index upkeep, empty ledger ({label})", per_event["empty"], "us/event"),
+        Row(
+            "g",
+            f"lookup index upkeep, {big.name} ({label})",
+            per_event["big"],
+            "us/event",
+            reference="ratio = big/empty",
+            ratio=ratio,
+            target="no growth (<= 1.1x)",
+            met=ratio <= 1.1,
+        ),
+        *(
+            Row("g", f"  longest catch-up, {name} ledger", max(t) * 1e3, "ms")
+            for name, t in costs.items()
+        ),
+    ]
 
 
 def section_verify(big: Path) -> list[Row]:
@@ -614,13 +674,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json-out", type=Path, help="also write the results as JSON")
     parser.add_argument(
-        "--only", default="abcdef", help="sections to run, e.g. 'ad' (default: all)"
+        "--only", default="abcdefg", help="sections to run, e.g. 'ad' (default: all)"
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.big, args.rounds, args.single = min(args.big, 20_000), 3, 500
         args.proofs, args.bytes_events = 200, 10_000
     s = Settings(
+        upkeep_events=10_000 if args.quick else 72_000,
         big=args.big,
         reuse=args.reuse,
         workdir=args.workdir,
@@ -635,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     started = time.perf_counter()
     pressure_before, code_before = cpu_pressure(), code_fingerprint()
-    needs_big = set(args.only) & set("abde")
+    needs_big = set(args.only) & set("abdeg")
     big = None
     if needs_big:
         big, gen_rows = build_big(s)
@@ -653,6 +714,9 @@ def main(argv: list[str] | None = None) -> int:
         rows += section_proofs(s, big)
     if "f" in args.only:
         rows += section_bytes(s)
+    if "g" in args.only:
+        assert big is not None
+        rows += section_upkeep(s, big)
     elapsed = time.perf_counter() - started
     code = code_fingerprint()
     if code != code_before:
