@@ -442,10 +442,12 @@ def section_upkeep(s: Settings, big: Path) -> list[Row]:
             f"lookup index upkeep, {big.name} ({label})",
             per_event["big"],
             "us/event",
-            reference="ratio = big/empty",
+            # Informative, not a verdict: which merges fall inside the window
+            # depends on each ledger's runs (a generated ledger's come from
+            # 5,000-event batches, so its merges are larger); section b is the
+            # figure of record for "no decay".
+            reference="ratio = big/empty (merges in the window differ)",
             ratio=ratio,
-            target="no growth (<= 1.1x)",
-            met=ratio <= 1.1,
         ),
         *(
             Row("g", f"  longest catch-up, {name} ledger", max(t) * 1e3, "ms")
