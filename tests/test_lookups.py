@@ -368,3 +368,41 @@ def test_verify_reports_a_tampered_merge(
     tamper(path, attack)
     report = verify_ledger(path)
     assert [p.step for p in report.problems] == ["lookups"], report.problems
+
+
+def test_processes_appending_at_once_keep_runs_and_merges_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Catch-ups and merge steps run in whichever writer crosses the stride:
+    three processes interleaving single appends and batches still leave runs
+    that cover every event once and merges that verify."""
+    for name, value in (("LOOKUP_STRIDE", 4), ("LOOKUP_FANOUT", 2), ("MERGE_STEP_KEYS", 1)):
+        monkeypatch.setattr(lookups, name, value)  # as in the writers, for the checks here
+    path = tmp_path / "ledger.db"
+    Ledger(path).close()
+    code = (
+        "import sys; from canopy.ledger import lookups; from canopy.ledger.store import Ledger; "
+        "from ledger_helpers import event_fields; "
+        "lookups.LOOKUP_STRIDE, lookups.LOOKUP_FANOUT, lookups.MERGE_STEP_KEYS = 4, 2, 1; "
+        "base = int(sys.argv[2]); led = Ledger(sys.argv[1]); "
+        "[led.append('authorization', event_fields(base + i)) if i % 3 else "
+        "led.append_batch([('authorization', event_fields(base + i + 500 + j)) for j in range(3)]) "
+        "for i in range(60)]; led.close()"
+    )
+    tests_dir = str(Path(__file__).parent)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path), str(base)], cwd=tests_dir)
+        for base in (0, 1000, 2000)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    assert sql_value(path, "SELECT count(*) FROM lookup_run_list WHERE level = 2") > 5  # merged
+    assert_runs_are_consistent(path)
+    assert verify_ledger(path).ok
+    with Ledger(path, read_only=True) as ledger:
+        assert ledger.size() == 3 * (40 + 20 * 3)
+        values = {
+            "authorization_id": [f"auth-{i:06d}" for i in (0, 5, 1007, 1503, 2059, 2560)],
+            "trace_id": VALUES["trace_id"],
+            "avid": VALUES["avid"],
+        }
+        assert_lookups_agree(ledger, values)
