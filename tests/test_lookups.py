@@ -7,9 +7,12 @@ migration from per-column indexes, and when the derived tables are stale.
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -370,21 +373,33 @@ def test_verify_reports_a_tampered_merge(
     assert [p.step for p in report.problems] == ["lookups"], report.problems
 
 
+#: Subprocess writers' preamble: the same small stride, fanout and merge steps.
+SMALL_RUNS_WRITER = (
+    "import sys; from canopy.ledger import lookups; from canopy.ledger.store import Ledger; "
+    "from ledger_helpers import event_fields; "
+    "lookups.LOOKUP_STRIDE, lookups.LOOKUP_FANOUT, lookups.MERGE_STEP_KEYS = 4, 2, 1; "
+)
+
+
+def small_runs_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new ledger, and this process's constants as SMALL_RUNS_WRITER sets them
+    (so the checks here read runs and merges as the writers made them)."""
+    for name, value in (("LOOKUP_STRIDE", 4), ("LOOKUP_FANOUT", 2), ("MERGE_STEP_KEYS", 1)):
+        monkeypatch.setattr(lookups, name, value)
+    path = tmp_path / "ledger.db"
+    Ledger(path).close()
+    return path
+
+
 def test_processes_appending_at_once_keep_runs_and_merges_exact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Catch-ups and merge steps run in whichever writer crosses the stride:
     three processes interleaving single appends and batches still leave runs
     that cover every event once and merges that verify."""
-    for name, value in (("LOOKUP_STRIDE", 4), ("LOOKUP_FANOUT", 2), ("MERGE_STEP_KEYS", 1)):
-        monkeypatch.setattr(lookups, name, value)  # as in the writers, for the checks here
-    path = tmp_path / "ledger.db"
-    Ledger(path).close()
+    path = small_runs_ledger(tmp_path, monkeypatch)
     code = (
-        "import sys; from canopy.ledger import lookups; from canopy.ledger.store import Ledger; "
-        "from ledger_helpers import event_fields; "
-        "lookups.LOOKUP_STRIDE, lookups.LOOKUP_FANOUT, lookups.MERGE_STEP_KEYS = 4, 2, 1; "
-        "base = int(sys.argv[2]); led = Ledger(sys.argv[1]); "
+        SMALL_RUNS_WRITER + "base = int(sys.argv[2]); led = Ledger(sys.argv[1]); "
         "[led.append('authorization', event_fields(base + i)) if i % 3 else "
         "led.append_batch([('authorization', event_fields(base + i + 500 + j)) for j in range(3)]) "
         "for i in range(60)]; led.close()"
@@ -406,3 +421,36 @@ def test_processes_appending_at_once_keep_runs_and_merges_exact(
             "avid": VALUES["avid"],
         }
         assert_lookups_agree(ledger, values)
+
+
+def test_a_writer_killed_at_any_moment_leaves_exact_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Catch-ups and merge steps commit with the events that make them due: a
+    writer killed (SIGKILL) at any point leaves runs, merges and lookups that
+    agree with the events, and the next writer carries on from there."""
+    path = small_runs_ledger(tmp_path, monkeypatch)
+    code = (
+        SMALL_RUNS_WRITER + "led = Ledger(sys.argv[1]); i = led.size(); "
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    led.append_batch([('authorization', event_fields(i + j)) for j in range(i % 3 + 1)])\n"
+        "    i += i % 3 + 1"
+    )
+    tests_dir = str(Path(__file__).parent)
+    for delay in (0.05, 0.13, 0.21, 0.34):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(path)],
+            cwd=tests_dir,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert verify_ledger(path).ok
+        assert_runs_are_consistent(path)
+        with Ledger(path, read_only=True) as ledger:
+            assert_lookups_agree(ledger, VALUES)
+    assert sql_value(path, "SELECT count(*) FROM lookup_run_list WHERE level = 2") > 0
