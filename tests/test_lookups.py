@@ -454,3 +454,37 @@ def test_a_writer_killed_at_any_moment_leaves_exact_runs(
         with Ledger(path, read_only=True) as ledger:
             assert_lookups_agree(ledger, VALUES)
     assert sql_value(path, "SELECT count(*) FROM lookup_run_list WHERE level = 2") > 0
+
+
+def test_runs_without_keys_merge_like_any_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events that carry none of the looked-up fields make empty runs; merging
+    them must not divide by their zero keys."""
+    path = small_runs_ledger(tmp_path, monkeypatch)
+    with Ledger(path) as ledger:
+        for i in range(40):
+            ledger.append("note", {"n": i})
+        ledger.append("authorization", event_fields(40))
+        assert_lookups_agree(ledger, {"authorization_id": ["auth-000040"]})
+    assert sql_value(path, "SELECT count(*) FROM lookup_run_list WHERE level = 2") > 0
+    assert_runs_are_consistent(path)
+    assert verify_ledger(path).ok
+
+
+def test_a_tampered_merge_is_abandoned_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge row naming runs that are not its sources (here: an attempt to
+    smuggle SQL into the run list) is dropped with its copied keys; appends go
+    on, and the next merge is rebuilt from the listed runs."""
+    path = tmp_path / "ledger.db"
+    mid_merge_ledger(path, monkeypatch).close()
+    tamper(path, "UPDATE lookup_merges SET sources = '1) OR (1 = 1'")
+    assert not verify_ledger(path).ok
+    with Ledger(path) as ledger:
+        for i in range(ledger.size(), ledger.size() + 40):
+            ledger.append("authorization", event_fields(i))
+        assert_lookups_agree(ledger, VALUES)
+    assert_runs_are_consistent(path)
+    assert verify_ledger(path).ok

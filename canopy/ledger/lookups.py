@@ -122,8 +122,7 @@ def catch_up(conn: sqlite3.Connection, size: int) -> None:
     conn.execute("INSERT INTO lookup_run_list VALUES (?, 0, ?, ?, ?)", (run, start, size, keys))
     conn.execute("UPDATE lookup_progress SET indexed_size = ?", (size,))
     for level in range(1, TOP_LEVEL + 1):  # upwards: a merge done here may fill the next
-        merge = conn.execute("SELECT * FROM lookup_merges WHERE level = ?", (level,)).fetchone()
-        merge = _Merge(*merge) if merge else _start_merge(conn, level)
+        merge = _merge_under_way(conn, level) or _start_merge(conn, level)
         if merge is not None:
             _merge_step(conn, merge)
 
@@ -141,10 +140,31 @@ class _Merge:
 
     run: int
     level: int
-    sources: str  # run numbers, comma-separated (integers written by _start_merge)
+    sources: str  # run numbers, comma-separated (parsed as integers, checked as listed)
     field: int | None = None
     value: str | None = None
     seq: int | None = None
+
+
+def _merge_under_way(conn: sqlite3.Connection, level: int) -> _Merge | None:
+    """The merge into ``level`` in progress, if any. One whose sources are not
+    runs listed at the level below (only an edit of the file makes that) is
+    abandoned, with the keys it copied: the index is derived data, and an
+    append must not fail because of it."""
+    row = conn.execute("SELECT * FROM lookup_merges WHERE level = ?", (level,)).fetchone()
+    if row is None:
+        return None
+    sources = [int(n) for n in str(row[2]).split(",") if n.strip().isdecimal()]
+    listed = conn.execute(
+        "SELECT count(*) FROM lookup_run_list WHERE level = ? AND run IN "
+        f"({', '.join('?' * len(sources))})",
+        (level - 1, *sources),
+    ).fetchone()[0]
+    if len(sources) == len(str(row[2]).split(",")) == listed and sources:
+        return _Merge(row[0], level, ",".join(map(str, sources)), *row[3:])
+    conn.execute("DELETE FROM lookup_runs WHERE run = ?", (row[0],))
+    conn.execute("DELETE FROM lookup_merges WHERE run = ?", (row[0],))
+    return None
 
 
 def _start_merge(conn: sqlite3.Connection, level: int) -> _Merge | None:
@@ -187,7 +207,7 @@ def _merge_step(conn: sqlite3.Connection, merge: _Merge) -> None:
     upper = conn.execute(
         f"SELECT field, value, seq FROM lookup_runs WHERE run = :first {after} "
         "ORDER BY field, value, seq LIMIT 1 OFFSET :offset",
-        {**params, "first": first, "offset": step * first_keys // total + 1},
+        {**params, "first": first, "offset": step * first_keys // max(total, 1) + 1},
     ).fetchone()
     until = ""
     if upper is not None:
