@@ -7,6 +7,7 @@ migration from per-column indexes, and when the derived tables are stale.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -488,3 +489,52 @@ def test_a_tampered_merge_is_abandoned_not_fatal(
         assert_lookups_agree(ledger, VALUES)
     assert_runs_are_consistent(path)
     assert verify_ledger(path).ok
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "DELETE FROM lookup_runs WHERE seq = 5 AND field = 1",
+        "INSERT INTO lookup_runs SELECT run, 1, 'trace-x', 3 FROM lookup_run_list",
+        "DELETE FROM lookup_run_list",
+        "UPDATE lookup_merges SET field = 0",
+    ],
+)
+def test_canopy_reindex_repairs_a_damaged_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attack: str
+) -> None:
+    """Verification names the remedy; ``canopy reindex`` (a real process)
+    rebuilds the index from the events, changing no event, and the ledger
+    verifies again with lookups that equal a full scan."""
+    path = tmp_path / "ledger.db"
+    with mid_merge_ledger(path, monkeypatch) as ledger:  # runs, merges and a tail
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(300, 302)])
+        leaves = [ledger.get(seq).leaf_hash for seq in range(ledger.size())]
+    tamper(path, attack)
+    problems = verify_ledger(path).problems
+    assert problems and all("canopy reindex" in p.message for p in problems)
+    canopy = str(Path(sys.executable).parent / "canopy")
+    done = subprocess.run([canopy, "reindex", str(path), "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["events"] == len(leaves) and report["runs"] >= 1
+    assert report["keys"] == sql_value(path, "SELECT count(*) FROM lookup_runs")
+    assert verify_ledger(path).ok
+    with Ledger(path) as ledger:
+        assert [ledger.get(seq).leaf_hash for seq in range(ledger.size())] == leaves
+        assert_lookups_agree(ledger, VALUES)
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(400, 410)])
+        assert_lookups_agree(ledger, VALUES)
+    assert_runs_are_consistent(path)
+    assert verify_ledger(path).ok
+
+
+def test_canopy_reindex_refuses_what_is_not_a_ledger(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a ledger")
+    canopy = str(Path(sys.executable).parent / "canopy")
+    for target in (junk, tmp_path / "missing.db"):
+        done = subprocess.run([canopy, "reindex", str(target)], capture_output=True, text=True)
+        assert done.returncode == 2, done
+        assert "error" in done.stderr
+    assert not (tmp_path / "missing.db").exists()

@@ -1,4 +1,4 @@
-"""Ledger commands: verify, checkpoint, keys, rotate-key, proof."""
+"""Ledger commands: verify, checkpoint, keys, rotate-key, reindex, proof."""
 
 from __future__ import annotations
 
@@ -62,16 +62,7 @@ def verify_cmd(
     note = checkpoint_file.read_text(encoding="utf-8") if checkpoint_file else None
     with Ledger(ledger, read_only=True) as opened:
         total = opened.size()
-    show_progress = not as_json and total >= _PROGRESS_MIN_EVENTS and console.is_terminal
-    progress = Progress(
-        TextColumn("verifying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not show_progress,
-    )
+    progress = _progress("verifying", show=not as_json and total >= _PROGRESS_MIN_EVENTS)
     with progress:
         task = progress.add_task("events", total=total)
         report = verify_ledger(
@@ -87,6 +78,41 @@ def verify_cmd(
     else:
         _render_report(report)
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _progress(label: str, *, show: bool) -> Progress:
+    """A progress bar over events, shown only on a terminal."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not (show and console.is_terminal),
+    )
+
+
+@click.command("reindex")
+@ledger_argument
+@json_option
+@handle_errors
+def reindex_cmd(ledger: Path, as_json: bool) -> None:
+    """Rebuild LEDGER's lookup index (by trace, agent, authorization) from its
+    events: derived data, so no event, proof or checkpoint changes. For a
+    ledger whose `canopy verify` reports its lookups damaged."""
+    with Ledger(ledger, create=False) as opened:
+        total = opened.size()
+        progress = _progress("indexing", show=not as_json and total >= _PROGRESS_MIN_EVENTS)
+        with progress:
+            task = progress.add_task("events", total=total)
+            keys, runs = opened.rebuild_lookups(
+                lambda done, _total: progress.update(task, completed=done)
+            )
+    if as_json:
+        print_json({"ledger": str(ledger), "events": total, "keys": keys, "runs": runs})
+    else:
+        console.print(f"lookup index rebuilt: {keys:,} keys of {total:,} events, {runs} run(s)")
 
 
 def _render_report(report: VerificationReport) -> None:

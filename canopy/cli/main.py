@@ -18,6 +18,7 @@ from canopy.cli.ledger_cmds import (
     checkpoint_cmd,
     keys_cmd,
     proof_group,
+    reindex_cmd,
     rotate_key_cmd,
     verify_cmd,
 )
@@ -37,6 +38,7 @@ for command in (
     checkpoint_cmd,
     keys_cmd,
     rotate_key_cmd,
+    reindex_cmd,
     proof_group,
     quickstart_cmd,
     kill_switch_cmd,

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ __all__ = [
     "lookup_condition",
     "lookup_field",
     "lookup_layout",
+    "rebuild",
 ]
 
 #: Columns looked up through the batch index, most selective first: a query
@@ -279,6 +280,46 @@ def ensure_lookups(conn: sqlite3.Connection, ddl: Sequence[str]) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def rebuild(
+    conn: sqlite3.Connection,
+    ddl: Sequence[str],
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Rebuild the whole lookup index from the events, in one transaction, and
+    return (keys, runs). The index is derived data: no event, proof or
+    checkpoint changes. Used when verification reports it damaged; it is
+    written as top-level runs, sorted, as the merges would have left it.
+    ``progress(done, total)`` is called after each run. The caller holds no
+    transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table in _TABLES:  # triggers go with their tables
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in ddl:
+            conn.execute(statement)
+        size = conn.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()[0]
+        span = LOOKUP_STRIDE * LOOKUP_FANOUT**TOP_LEVEL
+        keys = runs = 0
+        for run, start in enumerate(range(0, size, span), start=1):
+            end = min(start + span, size)
+            added = conn.execute(
+                f"{_INSERT_RUN} ORDER BY 2, 3, 4", {"run": run, "start": start, "end": end}
+            ).rowcount
+            conn.execute(
+                "INSERT INTO lookup_run_list VALUES (?, ?, ?, ?, ?)",
+                (run, TOP_LEVEL, start, end, added),
+            )
+            keys, runs = keys + added, run
+            if progress is not None:
+                progress(end, size)
+        conn.execute("UPDATE lookup_progress SET indexed_size = ?", (size,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return keys, runs
 
 
 def _missing_tables(conn: sqlite3.Connection) -> set[str]:

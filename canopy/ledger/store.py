@@ -375,6 +375,10 @@ def _schema_statements() -> tuple[str, ...]:
     return tuple(statements)
 
 
+def _lookup_statements() -> list[str]:
+    return [s for s in _schema_statements() if "lookup_" in s]
+
+
 def sqlite_file_header(path: Path) -> tuple[int, bytes, bool]:
     """(size, first bytes, is SQLite) of a file; raises OSError if unreadable."""
     size = path.stat().st_size
@@ -608,7 +612,20 @@ class Ledger:
                 self._conn.execute(
                     "CREATE INDEX IF NOT EXISTS " + statement[len("CREATE INDEX ") :]
                 )
-        lookups.ensure_lookups(self._conn, [s for s in _schema_statements() if "lookup_" in s])
+        lookups.ensure_lookups(self._conn, _lookup_statements())
+
+    def rebuild_lookups(
+        self, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[int, int]:
+        """Rebuild the lookup index from the events; return (keys, runs).
+
+        Derived data only (see ``lookups.rebuild``): for a file whose
+        verification reports its lookups damaged."""
+        self._writable()
+        with self._lock:
+            result = lookups.rebuild(self._conn, _lookup_statements(), progress)
+            self._lookups = lookups.RUNS
+        return result
 
     def _load_signer(self) -> None:
         from_seq, vkey = self._conn.execute(

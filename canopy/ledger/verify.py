@@ -470,7 +470,17 @@ def _verify(ledger: Ledger, report: VerificationReport, options: _Options) -> No
     _check_lookups(ledger, size, problems)
 
 
+_REINDEX_HINT = " (derived data: `canopy reindex` rebuilds it from the events)"
+
+
 def _check_lookups(ledger: Ledger, size: int, problems: list[Problem]) -> None:
+    """Step 10, with the remedy named in whatever it reports."""
+    found: list[Problem] = []
+    _check_lookup_index(ledger, size, found)
+    problems += [Problem(p.step, p.seq, p.message + _REINDEX_HINT) for p in found]
+
+
+def _check_lookup_index(ledger: Ledger, size: int, problems: list[Problem]) -> None:
     """The lookup index must stay within the ledger and hold one row per key of
     every event below its progress mark: the base for the events below the
     first run, the live runs (consecutive, from there to the mark) for the rest.
