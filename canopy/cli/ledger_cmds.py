@@ -100,7 +100,8 @@ def _progress(label: str, *, show: bool) -> Progress:
 def reindex_cmd(ledger: Path, as_json: bool) -> None:
     """Rebuild LEDGER's lookup index (by trace, agent, authorization) from its
     events: derived data, so no event, proof or checkpoint changes. For a
-    ledger whose `canopy verify` reports its lookups damaged."""
+    ledger whose `canopy verify` reports its lookups damaged. One transaction:
+    writers wait for it (about 5 s per million events)."""
     with Ledger(ledger, create=False) as opened:
         total = opened.size()
         progress = _progress("indexing", show=not as_json and total >= _PROGRESS_MIN_EVENTS)
