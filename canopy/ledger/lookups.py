@@ -58,6 +58,7 @@ __all__ = [
     "lookup_condition",
     "lookup_field",
     "lookup_layout",
+    "merge_sources",
     "rebuild",
 ]
 
@@ -141,10 +142,22 @@ class _Merge:
 
     run: int
     level: int
-    sources: str  # run numbers, comma-separated (parsed as integers, checked as listed)
+    sources: tuple[int, ...]
     field: int | None = None
     value: str | None = None
     seq: int | None = None
+
+    @property
+    def source_list(self) -> str:
+        """The sources as SQL text (integers, so safe to splice into a query)."""
+        return ", ".join(map(str, self.sources))
+
+
+def merge_sources(text: object) -> tuple[int, ...]:
+    """The runs a ``lookup_merges`` row merges; () unless it is a plain
+    comma-separated list of run numbers (as ``_start_merge`` writes it)."""
+    parts = str(text).split(",")
+    return tuple(int(p) for p in parts) if all(p.isdecimal() for p in parts) else ()
 
 
 def _merge_under_way(conn: sqlite3.Connection, level: int) -> _Merge | None:
@@ -155,14 +168,14 @@ def _merge_under_way(conn: sqlite3.Connection, level: int) -> _Merge | None:
     row = conn.execute("SELECT * FROM lookup_merges WHERE level = ?", (level,)).fetchone()
     if row is None:
         return None
-    sources = [int(n) for n in str(row[2]).split(",") if n.strip().isdecimal()]
+    sources = merge_sources(row[2])
     listed = conn.execute(
         "SELECT count(*) FROM lookup_run_list WHERE level = ? AND run IN "
         f"({', '.join('?' * len(sources))})",
         (level - 1, *sources),
     ).fetchone()[0]
-    if len(sources) == len(str(row[2]).split(",")) == listed and sources:
-        return _Merge(row[0], level, ",".join(map(str, sources)), *row[3:])
+    if sources and listed == len(sources):
+        return _Merge(row[0], level, sources, *row[3:])
     conn.execute("DELETE FROM lookup_runs WHERE run = ?", (row[0],))
     conn.execute("DELETE FROM lookup_merges WHERE run = ?", (row[0],))
     return None
@@ -178,10 +191,10 @@ def _start_merge(conn: sqlite3.Connection, level: int) -> _Merge | None:
     ).fetchall()
     if len(runs) < LOOKUP_FANOUT:
         return None
-    merge = _Merge(_next_run(conn), level, ",".join(str(run) for (run,) in runs))
+    merge = _Merge(_next_run(conn), level, tuple(run for (run,) in runs))
     conn.execute(
         "INSERT INTO lookup_merges VALUES (?, ?, ?, NULL, NULL, NULL)",
-        (merge.run, merge.level, merge.sources),
+        (merge.run, merge.level, ",".join(map(str, merge.sources))),
     )
     return merge
 
@@ -196,10 +209,10 @@ def _merge_step(conn: sqlite3.Connection, merge: _Merge) -> None:
     from the first source, its share of the step past the last key copied, so
     the sort covers only this step's keys. Readers never see a run being
     built: it is listed only once complete."""
-    first = int(merge.sources.split(",")[0])
+    first = merge.sources[0]
     first_keys, total = conn.execute(
         "SELECT sum(keys * (run = ?)), sum(keys) FROM lookup_run_list "
-        f"WHERE run IN ({merge.sources})",
+        f"WHERE run IN ({merge.source_list})",
         (first,),
     ).fetchone()
     step = max(MERGE_STEP_KEYS, total // LOOKUP_FANOUT ** (merge.level - 1))
@@ -216,7 +229,7 @@ def _merge_step(conn: sqlite3.Connection, merge: _Merge) -> None:
         params.update(to_field=upper[0], to_value=upper[1], to_seq=upper[2])
     conn.execute(
         "INSERT INTO lookup_runs (run, field, value, seq) SELECT :run, field, value, seq "
-        f"FROM lookup_runs WHERE run IN ({merge.sources}) {after} {until} "
+        f"FROM lookup_runs WHERE run IN ({merge.source_list}) {after} {until} "
         "ORDER BY field, value, seq",
         {**params, "run": merge.run},
     )
@@ -227,10 +240,10 @@ def _merge_step(conn: sqlite3.Connection, merge: _Merge) -> None:
         )
         return
     span = conn.execute(
-        f"SELECT min(from_seq), max(to_seq) FROM lookup_run_list WHERE run IN ({merge.sources})"
+        f"SELECT min(from_seq), max(to_seq) FROM lookup_run_list WHERE run IN ({merge.source_list})"
     ).fetchone()
-    conn.execute(f"DELETE FROM lookup_runs WHERE run IN ({merge.sources})")
-    conn.execute(f"DELETE FROM lookup_run_list WHERE run IN ({merge.sources})")
+    conn.execute(f"DELETE FROM lookup_runs WHERE run IN ({merge.source_list})")
+    conn.execute(f"DELETE FROM lookup_run_list WHERE run IN ({merge.source_list})")
     conn.execute("DELETE FROM lookup_merges WHERE run = ?", (merge.run,))
     conn.execute(
         "INSERT INTO lookup_run_list VALUES (?, ?, ?, ?, ?)",

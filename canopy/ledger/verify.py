@@ -37,7 +37,7 @@ from canopy.ledger.events import (
     EventKind,
     event_signature_message,
 )
-from canopy.ledger.lookups import LOOKUP_FIELDS, PLAIN, RUNS, lookup_layout
+from canopy.ledger.lookups import LOOKUP_FIELDS, PLAIN, RUNS, lookup_layout, merge_sources
 from canopy.ledger.merkle import HASH_SIZE, CompactRange, fold_subtree, node_hash, subtree_nodes
 from canopy.ledger.note import Verifier
 from canopy.ledger.store import (
@@ -556,7 +556,7 @@ def _merge_counts(conn: sqlite3.Connection, listed: set[int]) -> list[tuple[str,
     counts = []
     merges = conn.execute("SELECT run, sources, field, value, seq FROM lookup_merges").fetchall()
     for run, sources, *last in merges:
-        numbers = [int(n) for n in str(sources).split(",") if n.strip().isdigit()]
+        numbers = merge_sources(sources)
         if not numbers or not set(numbers) <= listed:
             counts.append((f"merge into run {run} (sources {sources})", -1, 0))
             continue
