@@ -46,6 +46,7 @@ CREATE INDEX events_policy_activated ON events (seq) WHERE kind = 'policy_activa
 CREATE INDEX events_approval ON events (seq) WHERE kind = 'approval';
 CREATE INDEX events_incident ON events (seq) WHERE kind = 'incident';
 CREATE INDEX events_index_commitment ON events (seq) WHERE kind = 'index_commitment';
+CREATE INDEX events_agent_registered ON events (seq) WHERE kind = 'agent_registered';
 
 -- Lookups by authorization id (field 0), trace id (1) and AVID (2): derived
 -- data, indexed in batches rather than per append (canopy/ledger/lookups.py).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,24 +37,12 @@ def list_cmd(ledger: Path, as_json: bool) -> None:
     """REQUIRE_APPROVAL authorizations in LEDGER that nobody approved or rejected yet."""
     from canopy.evidence.approvals import pending_approvals
     from canopy.ledger.store import Ledger
-    from canopy.reports.timeline import decision_facts
+    from canopy.reports.summary import PendingApproval
 
     now = datetime.now(UTC)
     with Ledger(ledger, read_only=True) as opened:
         pending = pending_approvals(opened)
-    items = [
-        {
-            "authorization_id": e.fields.get("authorization_id"),
-            "seq": e.seq,
-            "ts": e.ts,
-            "trace_id": e.fields.get("trace_id"),
-            "avid": e.fields.get("avid"),
-            "action_type": e.fields.get("action_type"),
-            "reason": decision_facts(e.fields).reason,
-            "age_seconds": round((now - _parse_ts(e.ts)).total_seconds(), 3),
-        }
-        for e in pending
-    ]
+    items = [PendingApproval.from_event(e).to_json(now) for e in pending]
     if as_json:
         print_json({"ledger": str(ledger), "pending": items})
         return
@@ -82,10 +71,6 @@ def list_cmd(ledger: Path, as_json: bool) -> None:
             "[dim]decide with: canopy approvals approve|reject LEDGER AUTHORIZATION_ID "
             "--approver NAME[/]"
         )
-
-
-def _parse_ts(ts: str) -> datetime:
-    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def _age(seconds: float) -> str:
@@ -187,9 +172,17 @@ def _decide(
     if as_json:
         print_json({"recorded": True, **recorded})
         return
+    show_recorded(recorded)
+
+
+def show_recorded(recorded: dict[str, Any]) -> None:
+    """One line saying what ``record_approval_decision`` wrote."""
+    from rich.markup import escape
+
+    approved = recorded["approved"]
     verdict = "[green]approved[/]" if approved else "[red]rejected[/]"
     console.print(
-        f"{verdict} {escape(authorization_id)} by {escape(approver.strip())}: approval "
-        f"{recorded['approval_id']} recorded as event {recorded['seq']}"
+        f"{verdict} {escape(recorded['authorization_id'])} by {escape(recorded['approver'])}: "
+        f"approval {recorded['approval_id']} recorded as event {recorded['seq']}"
         + (f", valid until {recorded['expires_at']}" if approved else "")
     )

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from canopy.errors import CanopyError, MalformedInputError, VerificationError
 from canopy.ledger.note import Verifier
@@ -40,6 +41,19 @@ def handle_errors(func: F) -> F:
             sys.exit(EXIT_USAGE)
 
     return wrapper  # type: ignore[return-value]
+
+
+def progress_bar(label: str, *, show: bool) -> Progress:
+    """A progress bar over events, shown only on a terminal."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not (show and console.is_terminal),
+    )
 
 
 def parse_verifier(value: str) -> Verifier:

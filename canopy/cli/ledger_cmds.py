@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from canopy.cli.common import (
@@ -19,6 +18,7 @@ from canopy.cli.common import (
     ledger_argument,
     parse_verifier,
     print_json,
+    progress_bar,
     public_key_option,
 )
 from canopy.ledger.proofs import (
@@ -62,7 +62,7 @@ def verify_cmd(
     note = checkpoint_file.read_text(encoding="utf-8") if checkpoint_file else None
     with Ledger(ledger, read_only=True) as opened:
         total = opened.size()
-    progress = _progress("verifying", show=not as_json and total >= _PROGRESS_MIN_EVENTS)
+    progress = progress_bar("verifying", show=not as_json and total >= _PROGRESS_MIN_EVENTS)
     with progress:
         task = progress.add_task("events", total=total)
         report = verify_ledger(
@@ -80,19 +80,6 @@ def verify_cmd(
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 
-def _progress(label: str, *, show: bool) -> Progress:
-    """A progress bar over events, shown only on a terminal."""
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not (show and console.is_terminal),
-    )
-
-
 @click.command("reindex")
 @ledger_argument
 @json_option
@@ -104,7 +91,7 @@ def reindex_cmd(ledger: Path, as_json: bool) -> None:
     writers wait for it (about 5 s per million events)."""
     with Ledger(ledger, create=False) as opened:
         total = opened.size()
-        progress = _progress("indexing", show=not as_json and total >= _PROGRESS_MIN_EVENTS)
+        progress = progress_bar("indexing", show=not as_json and total >= _PROGRESS_MIN_EVENTS)
         with progress:
             task = progress.add_task("events", total=total)
             keys, runs = opened.rebuild_lookups(

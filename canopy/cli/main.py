@@ -7,6 +7,7 @@ import click
 from canopy import __version__
 from canopy.cli.absence_cmds import index_group, prove_absent_cmd
 from canopy.cli.approval_cmds import approvals_group
+from canopy.cli.console import console_cmd
 from canopy.cli.decision_cmds import (
     authorize_cmd,
     kill_switch_cmd,
@@ -24,6 +25,7 @@ from canopy.cli.ledger_cmds import (
 )
 from canopy.cli.quickstart import quickstart_cmd
 from canopy.cli.report_cmds import report_cmd
+from canopy.cli.selfcheck import self_check_cmd
 from canopy.cli.witness_cmds import witness_group
 
 
@@ -51,6 +53,8 @@ for command in (
     incident_cmd,
     report_cmd,
     approvals_group,
+    console_cmd,
+    self_check_cmd,
 ):
     cli.add_command(command)
 
@@ -63,3 +67,7 @@ lint_policy_entry = lint_policy_cmd
 incident_entry = incident_cmd
 report_entry = report_cmd
 prove_absent_entry = prove_absent_cmd
+console_entry = console_cmd
+self_check_entry = self_check_cmd
+# canopy-runtime 0.2's `canopy-demo [--safe-path DIR]` is the quickstart session.
+demo_entry = quickstart_cmd

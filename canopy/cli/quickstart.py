@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from pathlib import Path
 
 import click
@@ -39,8 +40,14 @@ _SESSION = (
     show_default=True,
     help="The directory the demo agent may write to (agent_ctx['safe_paths']).",
 )
+@click.option(
+    "--console/--no-console",
+    "open_console",
+    default=None,
+    help="Open the operator console afterwards (default: when run at a terminal).",
+)
 @handle_errors
-def quickstart_cmd(audit_log_path: Path, safe_path: Path) -> None:
+def quickstart_cmd(audit_log_path: Path, safe_path: Path, open_console: bool | None) -> None:
     """Run a short agent session through authorize_action, then prove and verify it."""
     from canopy.authorize import authorize_action, open_ledger
     from canopy.ledger.keys import default_key_path
@@ -99,3 +106,9 @@ def quickstart_cmd(audit_log_path: Path, safe_path: Path) -> None:
     )
     console.print(f"verification  {verdict}")
     console.print(f"next: canopy verify {ledger.path} --public-key '{key.vkey}'")
+    if open_console is None:
+        open_console = sys.stdin.isatty() and sys.stdout.isatty()
+    if open_console:
+        from canopy.cli.console import console_cmd
+
+        click.get_current_context().invoke(console_cmd, ledger=audit_log_path)

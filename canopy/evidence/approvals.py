@@ -119,8 +119,13 @@ def record_approval_decision(
     audit_log_path: str | os.PathLike[str] | None = None,
     ledger: Ledger | None = None,
     ttl: timedelta | None = None,
+    via: str | None = None,
 ) -> dict[str, Any]:
-    """Record a human's decision on a pending REQUIRE_APPROVAL authorization."""
+    """Record a human's decision on a pending REQUIRE_APPROVAL authorization.
+
+    ``via`` names the channel that vouches for the approver (the gateway
+    records the API key's fingerprint), since ``approver`` is only a claim.
+    """
     if not isinstance(approver, str) or not approver.strip():
         raise ApprovalError("an approval must name its approver", "no_approver")
     if ledger is None:
@@ -156,6 +161,7 @@ def record_approval_decision(
         "action_hash": stored_action_hash(auth),
         "authorization_seq": auth.seq,
         "expires_at": expires.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "via": via,
     }
     fields = {k: v for k, v in fields.items() if v is not None}
     receipt = ledger.append("approval", fields)

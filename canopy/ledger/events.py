@@ -86,6 +86,7 @@ class EventKind(StrEnum):
     POLICY_ACTIVATED = "policy_activated"
     KILL_SWITCH = "kill_switch"
     KEY_ROTATION = "key_rotation"
+    AGENT_REGISTERED = "agent_registered"
 
 
 #: Fields copied into indexed columns. When present their values are strings.

@@ -76,9 +76,11 @@ __all__ = [
     "DURABILITY_ENV",
     "DURABILITY_MODES",
     "SCHEMA_VERSION",
+    "STORED_EVENT_COLUMNS",
     "AppendReceipt",
     "Ledger",
     "StoredEvent",
+    "stored_event_from_row",
 ]
 
 SCHEMA_VERSION = 1
@@ -94,6 +96,7 @@ _INDEXED_KINDS = frozenset(
         "approval",
         "incident",
         "index_commitment",
+        "agent_registered",
     }
 )
 _INDEXED = frozenset(INDEXED_FIELDS)
@@ -110,11 +113,11 @@ DURABILITY_MODES = ("fsync", "commit")
 #: commit number this: a process that writes once never pays for it.
 _EXTEND_WAL_AT_COMMIT = 16
 
-_EVENT_COLUMNS = (
+STORED_EVENT_COLUMNS = (
     "seq, ts, kind, " + ", ".join(INDEXED_FIELDS) + ", body, salt, leaf_hash, signature"
 )
 _INSERT_EVENT = (
-    f"INSERT INTO events ({_EVENT_COLUMNS}, nodes) "
+    f"INSERT INTO events ({STORED_EVENT_COLUMNS}, nodes) "
     f"VALUES ({', '.join('?' * (8 + len(INDEXED_FIELDS)))})"
 )
 
@@ -262,7 +265,7 @@ def rebuild_leaf(
     return fields, leaf_hash_from_canonical(seq, ts, kind, salt, canonical)
 
 
-def _row_to_stored(row: Sequence[Any]) -> StoredEvent:
+def stored_event_from_row(row: Sequence[Any]) -> StoredEvent:
     seq, ts, kind = row[0], row[1], row[2]
     n = len(INDEXED_FIELDS)
     columns = dict(zip(INDEXED_FIELDS, row[3 : 3 + n], strict=True))
@@ -1020,11 +1023,11 @@ class Ledger:
     def get(self, seq: int) -> StoredEvent:
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?", (seq,)
+                f"SELECT {STORED_EVENT_COLUMNS} FROM events WHERE seq = ?", (seq,)
             ).fetchone()
         if row is None:
             raise IndexError(f"no event {seq} in ledger of size {self.size()}")
-        return _row_to_stored(row)
+        return stored_event_from_row(row)
 
     def iter_events(
         self, start: int = 0, end: int | None = None, *, batch: int = 4096
@@ -1036,11 +1039,12 @@ class Ledger:
             upper = min(position + batch, stop)
             with self._lock:
                 rows = self._conn.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq >= ? AND seq < ? ORDER BY seq",
+                    f"SELECT {STORED_EVENT_COLUMNS} FROM events "
+                    "WHERE seq >= ? AND seq < ? ORDER BY seq",
                     (position, upper),
                 ).fetchall()
             for row in rows:
-                yield _row_to_stored(row)
+                yield stored_event_from_row(row)
             position = upper
 
     def find(self, **criteria: str) -> list[StoredEvent]:
@@ -1061,11 +1065,11 @@ class Ledger:
             params.extend(values)
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
+                f"SELECT {STORED_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
                 "ORDER BY seq",
                 params,
             ).fetchall()
-        return [_row_to_stored(row) for row in rows]
+        return [stored_event_from_row(row) for row in rows]
 
     def rare_events_token(self) -> tuple[int, int]:
         """A value that changes whenever events of a rare kind (kill switch, key
@@ -1086,7 +1090,7 @@ class Ledger:
         """
         if kind not in _INDEXED_KINDS:
             raise ValueError(f"{kind!r} has no kind index ({sorted(_INDEXED_KINDS)})")
-        query = f"SELECT {_EVENT_COLUMNS} FROM events {{}} WHERE kind = '{kind}' AND seq > ? "
+        query = f"SELECT {STORED_EVENT_COLUMNS} FROM events {{}} WHERE kind = '{kind}' AND seq > ? "
         with self._lock:
             try:
                 rows = self._conn.execute(
@@ -1095,7 +1099,7 @@ class Ledger:
             except sqlite3.OperationalError:
                 # A ledger opened read-only that predates this kind's index: scan.
                 rows = self._conn.execute(query.format("") + "ORDER BY seq", (after,)).fetchall()
-        return [_row_to_stored(row) for row in rows]
+        return [stored_event_from_row(row) for row in rows]
 
     def read_hashes(self, nodes: Sequence[NodeId]) -> list[bytes]:
         """Stored hashes of the given complete subtrees (the prover's reader)."""

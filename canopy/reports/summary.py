@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from canopy.errors import CanopyError, LedgerError
 from canopy.ledger.bodies import decode_body
-from canopy.ledger.store import Ledger
+from canopy.ledger.store import Ledger, StoredEvent
 from canopy.reports.timeline import decision_facts, event_reason
 
 __all__ = [
@@ -273,6 +273,20 @@ class PendingApproval:
     avid: str | None
     action_type: str | None
     reason: str | None
+
+    @classmethod
+    def from_event(cls, event: StoredEvent) -> PendingApproval:
+        """The pending item of a REQUIRE_APPROVAL authorization event."""
+        fields = event.fields
+        return cls(
+            event.seq,
+            event.ts,
+            fields.get("authorization_id"),
+            fields.get("trace_id"),
+            fields.get("avid"),
+            fields.get("action_type"),
+            decision_facts(fields).reason,
+        )
 
     def age(self, now: datetime | None = None) -> timedelta:
         moment = datetime.strptime(self.ts, _TS_FORMAT).replace(tzinfo=UTC)
