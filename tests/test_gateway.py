@@ -501,3 +501,34 @@ def test_dashboard_html_and_json_agree_and_escape(gateway: Gateway) -> None:
     assert "<b>evil" not in page and "&lt;b&gt;evil&lt;/b&gt;" in page
     assert f'<td class="num">{report["by_decision"]["DENY"]}</td>' in page
     assert "Pending approvals" in page
+
+
+def test_seed_shaped_approval_requests_work(gateway: Gateway) -> None:
+    """canopy-runtime 0.4.2 clients send decision/decided_by/avid/tenant_id."""
+    first = gateway.authorize("call_external_api", STRIPE, trace_id="t-seed-approval")
+    second = gateway.authorize("call_external_api", STRIPE, trace_id="t-seed-approval")
+    seed_form = {
+        "tenant_id": "default",
+        "authorization_id": first["authorization_id"],
+        "avid": first["avid"],
+        "decision": "REJECTED",
+        "decided_by": "bob",
+        "reason": "not today",
+    }
+    status, record, _ = gateway.call("POST", "/v1/approvals/decide", seed_form)
+    assert status == 200 and record["approved"] is False and record["approver"] == "bob"
+    wrong_agent = {**seed_form, "authorization_id": second["authorization_id"], "avid": "AVID-0"}
+    status, error, _ = gateway.call("POST", "/v1/approvals/decide", wrong_agent)
+    assert (status, error["error"]["code"]) == (409, "avid_mismatch")
+    mixed = {**seed_form, "authorization_id": second["authorization_id"], "approved": True}
+    assert gateway.call("POST", "/v1/approvals/decide", mixed)[0] == 422
+    with ledger_view(gateway) as ledger:
+        decided = [e for e in ledger.find(authorization_id=second["authorization_id"])]
+        assert [e.kind for e in decided] == ["authorization"]  # refusals recorded nothing
+
+
+def test_agents_listing_honours_limit(gateway: Gateway) -> None:
+    for n in range(3):
+        gateway.call("POST", "/v1/agents/register", {"agent_id": f"limit-agent-{n}"})
+    status, page, _ = gateway.call("GET", "/v1/agents?limit=2&tenant_id=default")
+    assert status == 200 and len(page["agents"]) == 2 and page["count"] >= 3

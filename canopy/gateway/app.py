@@ -19,12 +19,17 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, model_validator
 
 from canopy import __version__
 from canopy.authorize import authorize_action, open_ledger
 from canopy.errors import LedgerError, MalformedInputError
-from canopy.evidence.approvals import ApprovalError, pending_approvals, record_approval_decision
+from canopy.evidence.approvals import (
+    ApprovalError,
+    approval_status,
+    pending_approvals,
+    record_approval_decision,
+)
 from canopy.forensics.query import read_transaction
 from canopy.gateway.agents import list_agents, register_agent
 from canopy.gateway.audit import DEFAULT_LIMIT, MAX_LIMIT, audit_page
@@ -46,6 +51,7 @@ _APPROVAL_STATUS = {
     "unknown_authorization": 404,
     "not_pending": 409,
     "already_decided": 409,
+    "avid_mismatch": 409,
     "no_approver": 422,
 }
 
@@ -63,12 +69,37 @@ class AuthorizeRequest(BaseModel):
 
 
 class ApprovalRequest(BaseModel):
+    """Ours (``approved``, ``approver``) or canopy-runtime 0.4.2's form (``decision``
+    APPROVED/REJECTED, ``decided_by``, ``avid``, ``tenant_id``), never a mix."""
+
     model_config = ConfigDict(extra="forbid")
 
     authorization_id: StrictStr
-    approved: StrictBool
-    approver: StrictStr
+    approved: StrictBool | None = None
+    approver: StrictStr | None = None
+    decision: Literal["APPROVED", "REJECTED", "approved", "rejected"] | None = None
+    decided_by: StrictStr | None = None
+    avid: StrictStr | None = None
+    tenant_id: Literal["default"] | None = None
     reason: StrictStr = ""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ApprovalRequest:
+        if (self.approved is None) == (self.decision is None):
+            raise ValueError("give exactly one of approved (true/false) or decision")
+        if (self.approver is None) == (self.decided_by is None):
+            raise ValueError("give exactly one of approver or decided_by")
+        return self
+
+    @property
+    def is_approval(self) -> bool:
+        if self.approved is not None:
+            return self.approved
+        return str(self.decision).upper() == "APPROVED"
+
+    @property
+    def who(self) -> str:
+        return str(self.approver if self.approver is not None else self.decided_by)
 
 
 def _principal(request: Request) -> Principal:
@@ -167,11 +198,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
 
     @app.get("/v1/agents")
-    def agents(caller: Caller, include_unregistered: bool = False) -> dict[str, Any]:
+    def agents(
+        caller: Caller,
+        include_unregistered: bool = False,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
+    ) -> dict[str, Any]:
         """Registered agents with their activity (``include_unregistered``: every agent seen)."""
         with reader() as view, read_transaction(view) as conn:
             found = list_agents(view, conn, include_unregistered=include_unregistered)
-        return {"agents": found, "count": len(found)}
+        return {"agents": found[:limit], "count": len(found)}
 
     @app.get("/v1/audit")
     def audit(
@@ -246,10 +281,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.post("/v1/approvals/decide")
     def decide(request: ApprovalRequest, caller: Caller) -> dict[str, Any]:
         """Record a human's approval or rejection of a pending decision."""
+        if request.avid is not None:
+            recorded_avid = approval_status(writer, request.authorization_id).fields.get("avid")
+            if recorded_avid != request.avid:
+                raise ApprovalError(
+                    f"authorization {request.authorization_id} is agent {recorded_avid}'s, "
+                    f"not {request.avid}'s",
+                    "avid_mismatch",
+                )
         return record_approval_decision(
             request.authorization_id,
-            request.approved,
-            request.approver,
+            request.is_approval,
+            request.who,
             request.reason,
             ledger=writer,
             via=caller.name,
