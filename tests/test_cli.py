@@ -203,3 +203,8 @@ def test_policy_test_cli(tmp_path: Path) -> None:
     )
     failed = run("canopy", "policy-test", str(cases))
     assert failed.returncode == 1 and "FAIL" in failed.stdout
+    as_json = run("canopy", "policy-test", str(cases), "--json")
+    assert as_json.returncode == 1, as_json.stderr
+    (result,) = json.loads(as_json.stdout)
+    assert result["name"] == "wrong on purpose" and result["line"] == 1
+    assert (result["expected"], result["actual"], result["passed"]) == ("DENY", "ALLOW", False)

@@ -342,7 +342,7 @@ def _classes_reference(path: str, home: str, governance: tuple[str, ...]) -> fro
     name = p.name not in pa.CREDENTIAL_NAME_EXCEPTIONS and any(
         fnmatchcase(p.name, n) for n in pa.CREDENTIAL_NAMES
     )
-    if (
+    if not p.name.endswith(".pub") and (
         any(matches(rel, x) for x in pa.SYSTEM_CREDENTIALS)
         or name
         or any(matches(r, x) for r in rel_homes for x in pa.HOME_CREDENTIALS)

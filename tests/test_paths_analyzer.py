@@ -153,7 +153,7 @@ CLASSES: list[tuple[str, set[PathClass]]] = [
     ("/bin/sh", {SC}),
     ("/boot/vmlinuz", {SC}),
     ("/lib64/ld-linux-x86-64.so.2", {SC}),
-    ("/proc/self/environ", {SC}),
+    ("/proc/self/environ", {SC, CRED}),  # another process's secrets
     ("/sys/kernel/x", {SC}),
     ("/var/lib/dpkg/status", {SC}),
     ("/root", {SC}),
@@ -187,7 +187,7 @@ CLASSES: list[tuple[str, set[PathClass]]] = [
     ("/usr/lib/systemd/system/evil.service", {SS, SC}),
     (f"{HOME}/.ssh", {CRED}),
     (f"{HOME}/.ssh/id_rsa", {CRED}),
-    (f"{HOME}/.ssh/id_rsa.pub", {CRED}),  # public, but in ~/.ssh
+    (f"{HOME}/.ssh/id_rsa.pub", {ORD}),  # a public key is meant to be shared
     (f"{HOME}/.ssh/authorized_keys", {CRED}),
     (f"{HOME}/.ssh/rc", {CRED, SS}),
     (f"{HOME}/.aws/credentials", {CRED}),

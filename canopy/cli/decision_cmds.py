@@ -124,10 +124,12 @@ def policy_test_cmd(cases: Path, policy_file: Path | None, as_json: bool) -> Non
         print_json(
             [
                 {
-                    "name": r.name,
-                    "expected": str(r.expected),
-                    "actual": str(r.actual),
+                    "name": r.case.name,
+                    "line": r.case.line,
+                    "expected": str(r.case.expect),
+                    "actual": None if r.actual is None else str(r.actual),
                     "passed": r.passed,
+                    "detail": r.detail,
                 }
                 for r in results
             ]

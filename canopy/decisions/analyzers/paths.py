@@ -157,6 +157,10 @@ SYSTEM_CREDENTIALS = (
     "/etc/sudoers",
     "/etc/sudoers.d/**",
     "/etc/ssh/ssh_host_*",
+    "/etc/master.passwd",
+    "/proc/*/environ",  # another process's environment: its tokens and keys
+    "/run/secrets/**",  # container and Kubernetes secrets
+    "/var/run/secrets/**",
     "/run/docker.sock",  # root-equivalent
     "/var/run/docker.sock",
 )
@@ -182,6 +186,9 @@ CREDENTIAL_NAMES = (
     "*.key",
     "*.p12",
     "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.ppk",
 )
 CREDENTIAL_NAME_EXCEPTIONS = frozenset(
     {".env.example", ".env.sample", ".env.template", ".env.dist"}
@@ -543,7 +550,8 @@ def _is_governance(path: PurePosixPath, governance: tuple[_Protected, ...]) -> b
 _CREDENTIAL_NAME = re.compile("|".join(translate(pattern) for pattern in CREDENTIAL_NAMES))
 
 
-def _credential_name(name: str) -> bool:
+def is_credential_name(name: str) -> bool:
+    """A file name that holds secrets wherever it is (``id_rsa``, ``.env``, ``*.pem``)."""
     if name in CREDENTIAL_NAME_EXCEPTIONS:
         return False
     return _CREDENTIAL_NAME.match(name) is not None
@@ -583,9 +591,9 @@ def _classes(p: PurePosixPath, home_dir: str, governance: tuple[str, ...]) -> fr
     found: set[PathClass] = set()
     if _is_governance(p, _protected_files(governance, home_dir)):
         found.add(PathClass.GOVERNANCE)
-    if (
+    if not p.name.endswith(".pub") and (  # public keys are meant to be shared
         _matches_any(rel, SYSTEM_CREDENTIALS)
-        or _credential_name(p.name)
+        or is_credential_name(p.name)
         or any(_matches_any(r, HOME_CREDENTIALS) for r in rel_homes)
     ):
         found.add(PathClass.CREDENTIAL)

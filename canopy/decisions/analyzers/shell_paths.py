@@ -13,6 +13,8 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from canopy.decisions.analyzers.paths import PathClass, is_credential_name, path_classes
+
 __all__ = [
     "CRITICAL_DIRS",
     "PathInfo",
@@ -57,59 +59,6 @@ _HARMLESS_DEVICE_PREFIXES = (
     "/dev/tty",
 )
 
-#: Credential files, relative to a home directory (any user's).
-_HOME_SECRETS = (
-    ".ssh",
-    ".ssh/id_*",
-    ".ssh/*_key",
-    ".ssh/*.pem",
-    ".aws",
-    ".aws/credentials",
-    ".aws/config",
-    ".kube",
-    ".kube/config",
-    ".docker/config.json",
-    ".netrc",
-    ".git-credentials",
-    ".pgpass",
-    ".pypirc",
-    ".npmrc",
-    ".my.cnf",
-    ".vault-token",
-    ".config/gh/hosts.yml",
-    ".config/gcloud",
-    ".config/gcloud/*",
-    ".azure",
-    ".azure/*",
-    ".gnupg",
-    ".gnupg/*",
-    ".password-store",
-    ".terraform.d/credentials.tfrc.json",
-)
-_ABS_SECRETS = (
-    "/etc/shadow",
-    "/etc/shadow-",
-    "/etc/gshadow",
-    "/etc/gshadow-",
-    "/etc/master.passwd",
-    "/etc/ssh/ssh_host_*_key",
-    "/proc/*/environ",
-    "/run/secrets/*",
-    "/var/run/secrets/*",
-)
-_SECRET_NAMES = (
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.jks",
-    "*.keystore",
-    "*.ppk",
-    "id_rsa",
-    "id_dsa",
-    "id_ecdsa",
-    "id_ed25519",
-)
 _SHELL_RC = (
     ".bashrc",
     ".bash_profile",
@@ -125,14 +74,6 @@ _GLOB_CHARS = frozenset("*?[")
 _SYSTEM_TOPS = frozenset(d.split("/")[1] for d in CRITICAL_DIRS if d != "/")
 
 
-def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One compiled alternation of shell patterns: matching stays cheap per operand."""
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
-
-
-_HOME_SECRETS_RE = _any_of(_HOME_SECRETS)
-_ABS_SECRETS_RE = _any_of(_ABS_SECRETS)
-_SECRET_NAMES_RE = _any_of(_SECRET_NAMES)
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 _SCP_TARGET = re.compile(r"^(?:[\w.-]+@)?[\w.-]+:(?!//)\S*$")
 
@@ -195,7 +136,7 @@ def path_info(path: str, *, glob: bool, home: str, workspace: str | None) -> Pat
         device=device,
         system=system,
         contained=_contained(path, base, rest, match_all, workspace),
-        credential=_is_credential(path, homes),
+        credential=_is_credential(path, home),
         shell_rc=_under_any(path, homes, _SHELL_RC),
     )
 
@@ -289,14 +230,13 @@ def _relative_to_home(path: str, homes: tuple[str, ...]) -> str | None:
     return None
 
 
-def _is_credential(path: str, homes: tuple[str, ...]) -> bool:
+def _is_credential(path: str, home: str) -> bool:
+    """The firewall's one credential table (``paths.py``), so a file is a secret to
+    the shell analyzer exactly when it is one to ``read_file``."""
+    if path.startswith("/"):
+        return PathClass.CREDENTIAL in path_classes(path, home=home)
     name = posixpath.basename(path)
-    if name.endswith(".pub"):
-        return False
-    rel = _relative_to_home(path, homes)
-    if rel is not None and _HOME_SECRETS_RE.match(rel):
-        return True
-    return bool(_ABS_SECRETS_RE.match(path) or _SECRET_NAMES_RE.match(name))
+    return not name.endswith(".pub") and is_credential_name(name)
 
 
 def is_block_device(path: str) -> bool:

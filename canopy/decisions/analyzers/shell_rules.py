@@ -852,7 +852,24 @@ def rule_git(call: Call) -> Stream | None:
     if sub == "clone" and len([r for r in rest if not r.startswith("-")]) >= 2:
         dest = [r for r in rest if not r.startswith("-")][-1]
         write_target(call, call.ref(Word.literal(dest)), truncate=False, verb="clones into")
+    _git_credential_files(call)
     return None
+
+
+def _git_credential_files(call: Call) -> None:
+    """git's operands are refs and repository paths, but ``diff --no-index``,
+    ``commit -F``, ``hash-object`` and ``show REV:PATH`` read a file's contents: a
+    credential file named anywhere in a git command is read (and may enter history)."""
+    for word in call.args:
+        text = word.text.partition("=")[2] if word.text.startswith("--") else word.text
+        if not text or text.startswith("-") or "://" in text:
+            continue
+        # REV:PATH (``git show HEAD:.env``) prints that file as committed.
+        candidates = {text.rpartition(":")[2]} if ":" in text else {text}
+        for candidate in candidates - {""}:
+            ref = call.ref(Word.literal(candidate))
+            if ref.info is not None and ref.info.credential:
+                read_target(call, ref)
 
 
 # --- output producers ----------------------------------------------------------------
