@@ -607,33 +607,41 @@ def rows_for(s: Settings, results: dict[Any, list[Run]], checks: list[Check]) ->
                 f"ours {spread_of('ours', clients)}; seed {spread_of('seed', clients)}",
             )
         )
-        if s.commit:
-            ours, c = m("ours", clients, rate), m("commit", clients, rate)
-            rows.append(
-                Row(
-                    sec,
-                    f"  requests/s, {commit}",
-                    c,
-                    m("seed", clients, rate),
-                    "req/s",
-                    f"{spread_of('commit', clients)}; commit/fsync "
-                    + (f"{c / ours:.2f}" if c and ours else "n/a"),
-                )
-            )
-        for name, fn in (("p50", p50), ("p99", p99)):
-            rows.append(
-                Row(sec, f"latency {name}", m("ours", clients, fn), m("seed", clients, fn), "ms")
-            )
+
+        def commit_row(
+            label: str,
+            fn: Callable[[Run], float],
+            unit: str,
+            note: str = "",
+            sec: str = sec,
+            clients: int = clients,
+        ) -> None:
+            """The same measurement for ours with CANOPY_DURABILITY=commit, under it."""
             if s.commit:
                 rows.append(
                     Row(
                         sec,
-                        f"  latency {name}, {commit}",
+                        f"  {label}, {commit}",
                         m("commit", clients, fn),
                         m("seed", clients, fn),
-                        "ms",
+                        unit,
+                        note,
                     )
                 )
+
+        ours, c = m("ours", clients, rate), m("commit", clients, rate)
+        commit_row(
+            "requests/s",
+            rate,
+            "req/s",
+            f"{spread_of('commit', clients)}; commit/fsync "
+            + (f"{c / ours:.2f}" if c and ours else "n/a"),
+        )
+        for name, fn in (("p50", p50), ("p99", p99)):
+            rows.append(
+                Row(sec, f"latency {name}", m("ours", clients, fn), m("seed", clients, fn), "ms")
+            )
+            commit_row(f"latency {name}", fn, "ms")
         client = "; ".join(
             f"{k} {v:,.0f}"
             for k in ("ours", "commit", "seed")
@@ -649,16 +657,7 @@ def rows_for(s: Settings, results: dict[Any, list[Run]], checks: list[Check]) ->
                 f"client CPU us/req: {client}",
             )
         )
-        if s.commit:
-            rows.append(
-                Row(
-                    sec,
-                    f"  server CPU per request, {commit}",
-                    m("commit", clients, server_us),
-                    m("seed", clients, server_us),
-                    "us",
-                )
-            )
+        commit_row("server CPU per request", server_us, "us")
     rows += correctness_rows(s, results, checks)
     startup = {
         k: statistics.median(c.startup_ms for c in checks if c.gateway == k)

@@ -120,11 +120,14 @@ def record_approval_decision(
     ledger: Ledger | None = None,
     ttl: timedelta | None = None,
     via: str | None = None,
+    avid: str | None = None,
 ) -> dict[str, Any]:
     """Record a human's decision on a pending REQUIRE_APPROVAL authorization.
 
     ``via`` names the channel that vouches for the approver (the gateway
     records the API key's fingerprint), since ``approver`` is only a claim.
+    ``avid``, when given, must be the agent of that authorization (callers that
+    name the agent they mean to approve for are refused for any other).
     """
     if not isinstance(approver, str) or not approver.strip():
         raise ApprovalError("an approval must name its approver", "no_approver")
@@ -134,6 +137,11 @@ def record_approval_decision(
         ledger = open_ledger(audit_log_path)
     status = approval_status(ledger, authorization_id)
     auth = status.authorization
+    if avid is not None and auth.fields.get("avid") != avid:
+        raise ApprovalError(
+            f"authorization {authorization_id} is agent {auth.fields.get('avid')}'s, not {avid}'s",
+            "avid_mismatch",
+        )
     if auth.fields.get("decision") != "REQUIRE_APPROVAL":
         raise ApprovalError(
             f"authorization {authorization_id} was {auth.fields.get('decision')}, "

@@ -68,8 +68,9 @@ def register_agent(
     if not isinstance(metadata, Mapping):
         raise MalformedInputError("metadata must be an object")
     avid = avid_for(given)
-    for event in ledger.find(avid=avid, kind=EventKind.AGENT_REGISTERED):
-        return _registration_record(event), False
+    existing = ledger.find(avid=avid, kind=EventKind.AGENT_REGISTERED)
+    if existing:
+        return _registration_record(existing[0]), False
     fields = {
         "avid": avid,
         "identity": identity_of(given),

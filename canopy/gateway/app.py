@@ -27,7 +27,6 @@ from canopy.authorize import authorize_action, open_ledger
 from canopy.errors import LedgerError, MalformedInputError
 from canopy.evidence.approvals import (
     ApprovalError,
-    approval_status,
     pending_approvals,
     record_approval_decision,
 )
@@ -149,7 +148,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @contextmanager
     def reader() -> Iterator[Ledger]:
-        """A read-only view for aggregates: never the writers' connection."""
+        """A read-only view for ``summarize``, which reads its ledger's connection
+        without the writers' lock (other routes read through ``read_transaction``)."""
         with Ledger(ledger_path, read_only=True) as view:
             yield view
 
@@ -216,8 +216,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
     ) -> dict[str, Any]:
         """Registered agents with their activity (``include_unregistered``: every agent seen)."""
-        with reader() as view, read_transaction(view) as conn:
-            found = list_agents(view, conn, include_unregistered=include_unregistered)
+        with read_transaction(writer) as conn:
+            found = list_agents(writer, conn, include_unregistered=include_unregistered)
         return {"agents": found[:limit], "count": len(found)}
 
     @app.get("/v1/audit")
@@ -244,7 +244,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             "decision": decision,
         }
         equalities = {name: values for name, values in given.items() if values}
-        with reader() as view, read_transaction(view) as conn:
+        with read_transaction(writer) as conn:
             size = conn.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()[0]
             page = audit_page(
                 conn,
@@ -254,8 +254,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 after=after,
                 limit=limit,
             )
-            origin = view.origin
-        return {"ledger": origin, "size": size, **page}
+        return {"ledger": writer.origin, "size": size, **page}
 
     @app.get("/v1/dashboard", response_model=None)
     def dashboard(
@@ -283,24 +282,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get("/v1/approvals")
     def approvals(caller: Caller) -> dict[str, Any]:
         """REQUIRE_APPROVAL decisions nobody has approved or rejected yet."""
-        with reader() as view:
-            pending = [
-                {**PendingApproval.from_event(e).to_json(), "payload": e.fields.get("payload")}
-                for e in pending_approvals(view)
-            ]
+        pending = [
+            {**PendingApproval.from_event(e).to_json(), "payload": e.fields.get("payload")}
+            for e in pending_approvals(writer)
+        ]
         return {"pending": pending, "count": len(pending)}
 
     @app.post("/v1/approvals/decide")
     def decide(request: ApprovalRequest, caller: Caller) -> dict[str, Any]:
         """Record a human's approval or rejection of a pending decision."""
-        if request.avid is not None:
-            recorded_avid = approval_status(writer, request.authorization_id).fields.get("avid")
-            if recorded_avid != request.avid:
-                raise ApprovalError(
-                    f"authorization {request.authorization_id} is agent {recorded_avid}'s, "
-                    f"not {request.avid}'s",
-                    "avid_mismatch",
-                )
         return record_approval_decision(
             request.authorization_id,
             request.is_approval,
@@ -308,6 +298,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             request.reason,
             ledger=writer,
             via=caller.name,
+            avid=request.avid,
         )
 
     return app
