@@ -15,12 +15,14 @@ _EXPORTS = {
     "guard_tool": "canopy.integrations.guards",
     "guard_tool_http": "canopy.integrations.guards",
     "execute_approved": "canopy.integrations.guards",
+    "ToolGate": "canopy.integrations.guards",
 }
 
-__all__ = ["execute_approved", "guard_tool", "guard_tool_http", "safe_tool"]
+__all__ = ["ToolGate", "execute_approved", "guard_tool", "guard_tool_http", "safe_tool"]
 
 if TYPE_CHECKING:
     from canopy.integrations.guards import (
+        ToolGate,
         execute_approved,
         guard_tool,
         guard_tool_http,

@@ -32,12 +32,13 @@ authorization itself lives in the gateway's ledger).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, Protocol, TypeVar, assert_never
@@ -57,6 +58,7 @@ __all__ = [
     "ApprovalCallback",
     "ApprovalMode",
     "Authorizer",
+    "ToolGate",
     "execute_approved",
     "guard_tool",
     "guard_tool_http",
@@ -183,6 +185,34 @@ class _Settings:
         if self.on_require_approval is ApprovalMode.CALLBACK and self.approval_callback is None:
             raise ValueError('on_require_approval="callback" needs an approval_callback')
 
+    @classmethod
+    def deciding_locally(
+        cls,
+        *,
+        action_type: str,
+        agent_ctx: AgentContext,
+        on_require_approval: ApprovalMode | str,
+        approval_callback: ApprovalCallback | None,
+        audit_log_path: PathLike | None,
+        policy_file: PathLike | None,
+        record_results: bool,
+    ) -> _Settings:
+        """Decide with ``authorize_action`` and record evidence in the same local ledger."""
+        return cls(
+            action_type=action_type,
+            agent_ctx=agent_ctx,
+            authorize=functools.partial(
+                authorize_action, policy_file=policy_file, audit_log_path=audit_log_path
+            ),
+            on_require_approval=ApprovalMode(on_require_approval),
+            approval_callback=approval_callback,
+            audit_log_path=audit_log_path,
+            record_results=record_results,
+            evidence=True,
+            local=True,
+            offload=False,
+        )
+
     def context(self, tool: str) -> Any:
         ctx = self.agent_ctx
         if isinstance(ctx, Mapping):
@@ -207,8 +237,8 @@ class _Step(Enum):
     RETURN = "return"
 
 
-def _first_step(guard: _Guard, decision: Mapping[str, Any]) -> _Step:
-    tool, reason = guard.call.tool, decision.get("reason")
+def _first_step(settings: _Settings, tool: str, decision: Mapping[str, Any]) -> _Step:
+    reason = decision.get("reason")
     verdict = Decision(decision["decision"])
     match verdict:
         case Decision.ALLOW:
@@ -220,7 +250,7 @@ def _first_step(guard: _Guard, decision: Mapping[str, Any]) -> _Step:
                 dict(decision),
             )
         case Decision.REQUIRE_APPROVAL:
-            match guard.settings.on_require_approval:
+            match settings.on_require_approval:
                 case ApprovalMode.RAISE:
                     raise CanopyPermissionError(
                         f"Canopy requires approval for {tool} ({decision.get('action_type')}): "
@@ -237,19 +267,18 @@ def _first_step(guard: _Guard, decision: Mapping[str, Any]) -> _Step:
             assert_never(unreachable)
 
 
-def _ask(guard: _Guard, decision: Mapping[str, Any], payload: Mapping[str, Any]) -> Any:
-    callback = guard.settings.approval_callback
+def _ask(
+    settings: _Settings, tool: str, decision: Mapping[str, Any], payload: Mapping[str, Any]
+) -> Any:
+    callback = settings.approval_callback
     assert callback is not None  # _Settings refuses CALLBACK without one
     try:
         return callback(
-            decision,
-            payload=payload,
-            audit_log_path=guard.settings.audit_log_path,
-            tool=guard.call.tool,
+            decision, payload=payload, audit_log_path=settings.audit_log_path, tool=tool
         )
     except Exception as e:
         raise CanopyPermissionError(
-            f"{guard.call.tool} not run: the approval callback failed ({type(e).__name__}: {e})",
+            f"{tool} not run: the approval callback failed ({type(e).__name__}: {e})",
             dict(decision),
         ) from e
 
@@ -320,21 +349,25 @@ def _checked_approval(
 
 
 def _approval_after_answer(
-    guard: _Guard, decision: Mapping[str, Any], payload: Mapping[str, Any], answer: Any
+    settings: _Settings,
+    tool: str,
+    decision: Mapping[str, Any],
+    payload: Mapping[str, Any],
+    answer: Any,
 ) -> str:
     if inspect.isawaitable(answer):
         if inspect.iscoroutine(answer):
             answer.close()
         raise _refuse(
-            f"{guard.call.tool} not run: the approval callback returned an awaitable "
+            f"{tool} not run: the approval callback returned an awaitable "
             "(async callbacks need an async tool)",
             decision,
         )
     if not answer:
-        raise _refuse(f"{guard.call.tool} not run: approval refused", decision)
-    ledger = open_ledger(guard.settings.audit_log_path)
+        raise _refuse(f"{tool} not run: approval refused", decision)
+    ledger = open_ledger(settings.audit_log_path)
     _, approval_id = _checked_approval(
-        ledger, str(decision.get("authorization_id")), payload, decision, guard.call.tool
+        ledger, str(decision.get("authorization_id")), payload, decision, tool
     )
     return approval_id
 
@@ -391,19 +424,14 @@ class _Recorder:
         return cls(ledger, link, tool, record_results, time.perf_counter())
 
     @classmethod
-    def for_guard(
-        cls,
-        guard: _Guard,
-        decision: Mapping[str, Any],
-        payload: Mapping[str, Any],
-        approval_id: str | None,
+    def for_clearance(
+        cls, settings: _Settings, tool: str, clearance: _Clearance, payload: Mapping[str, Any]
     ) -> _Recorder:
-        settings = guard.settings
         return cls.begin(
-            decision,
+            clearance.decision,
             payload,
-            approval_id,
-            tool=guard.call.tool,
+            clearance.approval_id,
+            tool=tool,
             audit_log_path=settings.audit_log_path,
             record_results=settings.record_results,
             evidence=settings.evidence,
@@ -461,39 +489,62 @@ async def _run_async(
     return result
 
 
-def _call_sync(guard: _Guard, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    settings = guard.settings
-    payload = guard.call.payload(args, kwargs)
-    decision = settings.authorize(settings.context(guard.call.tool), settings.action_type, payload)
-    approval_id = None
-    match _first_step(guard, decision):
+@dataclass(frozen=True, slots=True)
+class _Clearance:
+    """What the decision (and, if asked, the approval) lets a call do."""
+
+    decision: Mapping[str, Any]
+    approval_id: str | None
+    run: bool  # False: hand the REQUIRE_APPROVAL decision back (ApprovalMode.RETURN)
+
+
+def _clear(settings: _Settings, tool: str, payload: Mapping[str, Any]) -> _Clearance:
+    decision = settings.authorize(settings.context(tool), settings.action_type, payload)
+    match _first_step(settings, tool, decision):
         case _Step.RETURN:
-            return decision
+            return _Clearance(decision, None, run=False)
         case _Step.ASK:
-            answer = _ask(guard, decision, payload)
-            approval_id = _approval_after_answer(guard, decision, payload, answer)
-    recorder = _Recorder.for_guard(guard, decision, payload, approval_id)
-    return _run(recorder, guard.call.fn, args, kwargs)
+            answer = _ask(settings, tool, decision, payload)
+            approval_id = _approval_after_answer(settings, tool, decision, payload, answer)
+            return _Clearance(decision, approval_id, run=True)
+    return _Clearance(decision, None, run=True)
 
 
-async def _call_async(guard: _Guard, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    settings = guard.settings
-    payload = guard.call.payload(args, kwargs)
-    ctx = settings.context(guard.call.tool)
+async def _clear_async(settings: _Settings, tool: str, payload: Mapping[str, Any]) -> _Clearance:
+    ctx = settings.context(tool)
     if settings.offload:
         decision = await asyncio.to_thread(settings.authorize, ctx, settings.action_type, payload)
     else:
         decision = settings.authorize(ctx, settings.action_type, payload)
-    approval_id = None
-    match _first_step(guard, decision):
+    match _first_step(settings, tool, decision):
         case _Step.RETURN:
-            return decision
+            return _Clearance(decision, None, run=False)
         case _Step.ASK:
-            answer = _ask(guard, decision, payload)
+            answer = _ask(settings, tool, decision, payload)
             if inspect.isawaitable(answer):
                 answer = await answer
-            approval_id = _approval_after_answer(guard, decision, payload, answer)
-    recorder = _Recorder.for_guard(guard, decision, payload, approval_id)
+            approval_id = _approval_after_answer(settings, tool, decision, payload, answer)
+            return _Clearance(decision, approval_id, run=True)
+    return _Clearance(decision, None, run=True)
+
+
+def _call_sync(guard: _Guard, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    settings, tool = guard.settings, guard.call.tool
+    payload = guard.call.payload(args, kwargs)
+    clearance = _clear(settings, tool, payload)
+    if not clearance.run:
+        return clearance.decision
+    recorder = _Recorder.for_clearance(settings, tool, clearance, payload)
+    return _run(recorder, guard.call.fn, args, kwargs)
+
+
+async def _call_async(guard: _Guard, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    settings, tool = guard.settings, guard.call.tool
+    payload = guard.call.payload(args, kwargs)
+    clearance = await _clear_async(settings, tool, payload)
+    if not clearance.run:
+        return clearance.decision
+    recorder = _Recorder.for_clearance(settings, tool, clearance, payload)
     return await _run_async(recorder, guard.call.fn, args, kwargs)
 
 
@@ -548,21 +599,17 @@ def safe_tool(
     returns the decision (``"return"``), or asks ``approval_callback``
     (``"callback"``) and runs only if a matching approval is then on the record.
     """
-    settings = _Settings(
-        action_type=action_type,
-        agent_ctx=agent_ctx,
-        authorize=functools.partial(
-            authorize_action, policy_file=policy_file, audit_log_path=audit_log_path
-        ),
-        on_require_approval=ApprovalMode(on_require_approval),
-        approval_callback=approval_callback,
-        audit_log_path=audit_log_path,
-        record_results=record_results,
-        evidence=True,
-        local=True,
-        offload=False,
+    return _decorator(
+        _Settings.deciding_locally(
+            action_type=action_type,
+            agent_ctx=agent_ctx,
+            on_require_approval=on_require_approval,
+            approval_callback=approval_callback,
+            audit_log_path=audit_log_path,
+            policy_file=policy_file,
+            record_results=record_results,
+        )
     )
-    return _decorator(settings)
 
 
 def guard_tool(
@@ -681,42 +728,179 @@ class _ApprovedCall:
 
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Recorder:
         """Check the approval against this call, then write the execution event."""
-        payload = self.call.payload(args, kwargs)
-        refusal = {
-            "decision": Decision.DENY,
-            "authorization_id": self.authorization_id,
-            "reason": "no usable approval for this call",
-        }
-        ledger = open_ledger(self.audit_log_path)
-        auth, approval_id = _checked_approval(
-            ledger, self.authorization_id, payload, refusal, self.call.tool
-        )
-        fields = auth.fields
-        if self.action_type is not None:
-            expected = normalize_action_type(self.action_type)
-            if expected != fields.get("action_type"):
-                raise _refuse(
-                    f"{self.call.tool} not run: authorization {self.authorization_id} is for "
-                    f"{fields.get('action_type')}, this tool is guarded as {expected}",
-                    refusal,
-                )
-        decision = {
-            "decision": Decision(fields["decision"]),
-            "reason": (fields.get("detail") or {}).get("reason"),
-            "authorization_id": self.authorization_id,
-            "trace_id": fields.get("trace_id"),
-            "avid": fields.get("avid"),
-            "action_type": fields.get("action_type"),
-            "witness": {"seq": auth.seq, "ledger": ledger.origin},
-        }
-        return _Recorder.begin(
-            decision,
-            payload,
-            approval_id,
-            tool=self.call.tool,
+        return _begin_approved(
+            self.authorization_id,
+            self.call.tool,
+            self.call.payload(args, kwargs),
+            action_type=self.action_type,
             audit_log_path=self.audit_log_path,
             record_results=self.record_results,
         )
 
     async def run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return await _run_async(self.begin(args, kwargs), self.call.fn, args, kwargs)
+
+
+def _begin_approved(
+    authorization_id: str,
+    tool: str,
+    payload: Mapping[str, Any],
+    *,
+    action_type: str | None,
+    audit_log_path: PathLike | None,
+    record_results: bool,
+) -> _Recorder:
+    """Check a later approval against this payload, then write the execution event."""
+    refusal = {
+        "decision": Decision.DENY,
+        "authorization_id": authorization_id,
+        "reason": "no usable approval for this call",
+    }
+    ledger = open_ledger(audit_log_path)
+    auth, approval_id = _checked_approval(ledger, authorization_id, payload, refusal, tool)
+    fields = auth.fields
+    if action_type is not None:
+        expected = normalize_action_type(action_type)
+        if expected != fields.get("action_type"):
+            raise _refuse(
+                f"{tool} not run: authorization {authorization_id} is for "
+                f"{fields.get('action_type')}, this tool is guarded as {expected}",
+                refusal,
+            )
+    decision = {
+        "decision": Decision(fields["decision"]),
+        "reason": (fields.get("detail") or {}).get("reason"),
+        "authorization_id": authorization_id,
+        "trace_id": fields.get("trace_id"),
+        "avid": fields.get("avid"),
+        "action_type": fields.get("action_type"),
+        "witness": {"seq": auth.seq, "ledger": ledger.origin},
+    }
+    return _Recorder.begin(
+        decision,
+        payload,
+        approval_id,
+        tool=tool,
+        audit_log_path=audit_log_path,
+        record_results=record_results,
+    )
+
+
+# --- calls that arrive as a tool name and its arguments --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolGate:
+    """Governs tool calls that arrive as a name and an argument mapping.
+
+    Framework tool objects (LangGraph, OpenAI Agents, AutoGen, CrewAI) and MCP
+    servers hand a tool its arguments as a mapping, not as a Python call: the
+    gate decides on exactly that mapping, writes the execution event, runs
+    ``execute`` and writes the tool_result, like ``safe_tool``. ``action_type``
+    ``None`` takes each tool's name as its action type (the pipeline normalises
+    aliases and analyses any command, path or URL in the arguments whatever the
+    name). DENY, and REQUIRE_APPROVAL in ``"raise"`` mode, raise
+    ``CanopyPermissionError`` before ``execute`` is called.
+    """
+
+    settings: _Settings
+    per_tool_action_type: bool
+
+    @classmethod
+    def local(
+        cls,
+        *,
+        agent_ctx: AgentContext,
+        action_type: str | None = None,
+        on_require_approval: ApprovalMode | str = ApprovalMode.RAISE,
+        approval_callback: ApprovalCallback | None = None,
+        audit_log_path: PathLike | None = None,
+        policy_file: PathLike | None = None,
+        record_results: bool = False,
+    ) -> ToolGate:
+        """A gate deciding with ``authorize_action`` into the local ledger."""
+        settings = _Settings.deciding_locally(
+            action_type=action_type or "tool_call",
+            agent_ctx=agent_ctx,
+            on_require_approval=on_require_approval,
+            approval_callback=approval_callback,
+            audit_log_path=audit_log_path,
+            policy_file=policy_file,
+            record_results=record_results,
+        )
+        return cls(settings, per_tool_action_type=action_type is None)
+
+    @property
+    def audit_log_path(self) -> PathLike | None:
+        return self.settings.audit_log_path
+
+    def action_type_for(self, tool: str) -> str:
+        return tool if self.per_tool_action_type else self.settings.action_type
+
+    def _for(self, tool: str) -> _Settings:
+        if not self.per_tool_action_type:
+            return self.settings
+        if not isinstance(tool, str) or not tool.strip():
+            raise TypeError(f"a tool name must be a non-empty string, got {tool!r}")
+        return dataclasses.replace(self.settings, action_type=tool)
+
+    def call(self, tool: str, arguments: Mapping[str, Any], execute: Callable[[], T]) -> Any:
+        """``execute()`` if cleared; the decision dict if REQUIRE_APPROVAL is returned."""
+        settings, payload = self._for(tool), _arguments(tool, arguments)
+        clearance = _clear(settings, tool, payload)
+        if not clearance.run:
+            return clearance.decision
+        return _run(_Recorder.for_clearance(settings, tool, clearance, payload), execute, (), {})
+
+    async def acall(
+        self, tool: str, arguments: Mapping[str, Any], execute: Callable[[], Awaitable[T]]
+    ) -> Any:
+        """``await execute()`` if cleared; the decision dict if REQUIRE_APPROVAL is returned."""
+        settings, payload = self._for(tool), _arguments(tool, arguments)
+        clearance = await _clear_async(settings, tool, payload)
+        if not clearance.run:
+            return clearance.decision
+        recorder = _Recorder.for_clearance(settings, tool, clearance, payload)
+        return await _run_async(recorder, execute, (), {})
+
+    def call_approved(
+        self,
+        authorization_id: str,
+        tool: str,
+        arguments: Mapping[str, Any],
+        execute: Callable[[], T],
+    ) -> T:
+        """Run a call approved after its REQUIRE_APPROVAL, under ``execute_approved``'s checks."""
+        return _run(self._approved(authorization_id, tool, arguments), execute, (), {})  # type: ignore[no-any-return]
+
+    async def acall_approved(
+        self,
+        authorization_id: str,
+        tool: str,
+        arguments: Mapping[str, Any],
+        execute: Callable[[], Awaitable[T]],
+    ) -> T:
+        """``call_approved`` for an async ``execute``."""
+        recorder = self._approved(authorization_id, tool, arguments)
+        return await _run_async(recorder, execute, (), {})  # type: ignore[no-any-return]
+
+    def _approved(
+        self, authorization_id: str, tool: str, arguments: Mapping[str, Any]
+    ) -> _Recorder:
+        return _begin_approved(
+            authorization_id,
+            tool,
+            _arguments(tool, arguments),
+            action_type=self.action_type_for(tool),
+            audit_log_path=self.settings.audit_log_path,
+            record_results=self.settings.record_results,
+        )
+
+
+def _arguments(tool: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(arguments, Mapping):
+        raise CanopyPermissionError(
+            f"{tool} not run: its arguments must be a mapping, got {type(arguments).__name__}",
+            {"decision": Decision.DENY, "reason": "arguments are not a mapping"},
+        )
+    return _jsonable(dict(arguments))

@@ -1,0 +1,118 @@
+"""ToolGate: tool calls that arrive as a name and an argument mapping.
+
+The gate is what the framework adapters and the MCP proxy stand on, so these
+tests pin its contract on a real ledger: the decision is on exactly the
+arguments, nothing runs unless cleared, evidence is linked, approvals given
+later are checked against the same arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from canopy import CanopyPermissionError, Decision, record_approval_decision
+from canopy.authorize import open_ledger
+from canopy.integrations.guards import ToolGate
+from canopy.ledger.verify import verify_ledger
+
+CTX = {"public_key": "pk-gate-tests", "created_at": "2026-01-01T00:00:00Z", "trace_id": "t-gate"}
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("CANOPY_AUDIT_LOG_PATH", "CANOPY_POLICY_FILE", "CANOPY_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "audit.log"
+
+
+def events_of(path: Path, authorization_id: str) -> list[tuple[str, dict]]:
+    found = open_ledger(path).find(authorization_id=authorization_id)
+    return [(e.kind, e.fields) for e in found]
+
+
+def test_allowed_call_runs_once_with_evidence(ledger: Path) -> None:
+    ran: list[str] = []
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+
+    result = gate.call("run_shell", {"command": "ls -la"}, lambda: ran.append("x") or "listed")
+
+    assert result == "listed" and ran == ["x"]
+    (auth,) = [e for e in open_ledger(ledger).iter_events() if e.kind == "authorization"]
+    aid = auth.fields["authorization_id"]
+    kinds = [kind for kind, _ in events_of(ledger, aid)]
+    assert kinds == ["authorization", "execution", "tool_result"]
+    assert auth.fields["action_type"] == "execute_shell"  # the tool name, normalised
+    assert auth.fields["payload"] == {"command": "ls -la"}
+    assert events_of(ledger, aid)[1][1]["tool"] == "run_shell"
+    assert verify_ledger(ledger).ok
+
+
+def test_denied_call_never_runs(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+    ran: list[str] = []
+    with pytest.raises(CanopyPermissionError, match="denied") as excinfo:
+        gate.call("run_shell", {"cmd": "r''m -r -f /"}, lambda: ran.append("x"))
+    assert ran == []
+    aid = excinfo.value.decision["authorization_id"]
+    assert [kind for kind, _ in events_of(ledger, aid)] == ["authorization"]
+
+
+def test_a_fixed_action_type_overrides_the_tool_name(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger, action_type="execute_shell")
+    with pytest.raises(CanopyPermissionError, match="denied"):
+        gate.call("harmless_sounding_helper", {"x": "rm -rf /"}, lambda: "ran")
+    assert gate.action_type_for("anything") == "execute_shell"
+
+
+def test_require_approval_return_mode_and_a_later_approval(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger, on_require_approval="return")
+    paid: list[float] = []
+    args = {"amount": 5000, "currency": "USD"}
+
+    decision = gate.call("pay", args, lambda: paid.append(5000))
+    assert decision["decision"] == Decision.REQUIRE_APPROVAL and paid == []
+    aid = decision["authorization_id"]
+
+    with pytest.raises(CanopyPermissionError, match="no approval is on the record"):
+        gate.call_approved(aid, "pay", args, lambda: paid.append(5000))
+    record_approval_decision(aid, True, "operator", "ok", audit_log_path=ledger)
+    with pytest.raises(CanopyPermissionError, match="different action"):
+        gate.call_approved(aid, "pay", {"amount": 9000, "currency": "USD"}, lambda: paid.append(1))
+    assert gate.call_approved(aid, "pay", args, lambda: paid.append(5000) or "paid") == "paid"
+    assert paid == [5000]
+    with pytest.raises(CanopyPermissionError, match="already used"):
+        gate.call_approved(aid, "pay", args, lambda: paid.append(5000))
+    kinds = [kind for kind, _ in events_of(ledger, aid)]
+    assert kinds == ["authorization", "approval", "execution", "tool_result"]
+    assert verify_ledger(ledger).ok
+
+
+def test_async_calls_and_tool_errors(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+
+    async def ok() -> str:
+        return "read"
+
+    async def boom() -> str:
+        raise RuntimeError("upstream down")
+
+    assert asyncio.run(gate.acall("read_file", {"path": "notes.txt"}, ok)) == "read"
+    with pytest.raises(RuntimeError, match="upstream down"):
+        asyncio.run(gate.acall("read_file", {"path": "other.txt"}, boom))
+    with pytest.raises(CanopyPermissionError, match="denied"):
+        asyncio.run(gate.acall("http_get", {"url": "http://169.254.169.254/latest"}, ok))
+    results = [e.fields for e in open_ledger(ledger).iter_events() if e.kind == "tool_result"]
+    assert [r["status"] for r in results] == ["ok", "error"]
+
+
+def test_arguments_must_be_a_mapping(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+    with pytest.raises(CanopyPermissionError, match="must be a mapping"):
+        gate.call("run_shell", ["rm", "-rf", "/"], lambda: "ran")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="non-empty string"):
+        gate.call("  ", {"command": "ls"}, lambda: "ran")
+    assert not (ledger.exists() and open_ledger(ledger).size())
