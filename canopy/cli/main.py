@@ -23,6 +23,7 @@ from canopy.cli.ledger_cmds import (
     rotate_key_cmd,
     verify_cmd,
 )
+from canopy.cli.mcp_cmds import mcp_proxy_cmd
 from canopy.cli.quickstart import quickstart_cmd
 from canopy.cli.report_cmds import report_cmd
 from canopy.cli.selfcheck import self_check_cmd
@@ -55,6 +56,7 @@ for command in (
     approvals_group,
     console_cmd,
     self_check_cmd,
+    mcp_proxy_cmd,
 ):
     cli.add_command(command)
 
