@@ -100,3 +100,56 @@ def test_quickstart_opens_the_console_when_asked(tmp_path: Path) -> None:
     # Without a terminal (as here) and without --console, no console.
     plain = run("canopy-quickstart", "--audit-log-path", str(tmp_path / "q2.log"))
     assert plain.returncode == 0 and "canopy console:" not in plain.stdout
+
+
+# --- canopy-quickstart --framework: the session through a framework's tools -----
+
+SESSION_DECISIONS = ["ALLOW", "ALLOW", "DENY", "DENY", "DENY", "DENY"] + ["REQUIRE_APPROVAL"] * 2
+
+
+@pytest.mark.parametrize("framework", ["langchain", "langgraph", "autogen", "crewai"])
+def test_quickstart_through_a_framework(tmp_path: Path, framework: str) -> None:
+    ledger_path = tmp_path / f"{framework}.log"
+    env = {"CREWAI_DISABLE_TELEMETRY": "true", "OTEL_SDK_DISABLED": "true", "HOME": str(tmp_path)}
+    result = run(
+        "canopy-quickstart",
+        "--framework",
+        framework,
+        "--audit-log-path",
+        str(ledger_path),
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"through {framework}" in result.stdout
+    assert "verification  VALID" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert [("yes" in r.split("│")[5], r.split("│")[4].strip()) for r in rows] == [
+        (decision == "ALLOW", decision) for decision in SESSION_DECISIONS
+    ]
+    with Ledger(ledger_path, read_only=True) as ledger:
+        events = list(ledger.iter_events())
+    auths = [e for e in events if e.kind == "authorization"]
+    assert [e.fields["decision"] for e in auths] == SESSION_DECISIONS
+    allowed = {e.fields["authorization_id"] for e in auths if e.fields["decision"] == "ALLOW"}
+    for kind in ("execution", "tool_result"):
+        linked = {e.fields["authorization_id"] for e in events if e.kind == kind}
+        assert linked == allowed  # only the allowed calls reached a tool body
+    assert verify_ledger(ledger_path).ok
+
+
+def test_quickstart_names_the_extra_when_a_framework_is_missing(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['crewai'] = None\n"
+        "from canopy.cli.main import cli\n"
+        "cli(['quickstart', '--framework', 'crewai', '--audit-log-path', sys.argv[1]])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "q.log")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "pip install 'canopy-runtime[crewai]'" in result.stderr
+    assert not (tmp_path / "q.log").exists()

@@ -116,3 +116,52 @@ def test_arguments_must_be_a_mapping(ledger: Path) -> None:
     with pytest.raises(TypeError, match="non-empty string"):
         gate.call("  ", {"command": "ls"}, lambda: "ran")
     assert not (ledger.exists() and open_ledger(ledger).size())
+
+
+def test_an_approved_call_made_again_runs_once_under_that_approval(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+    paid: list[float] = []
+    args = {"amount": 5000, "currency": "USD"}
+
+    with pytest.raises(CanopyPermissionError, match="requires approval") as first:
+        gate.call("pay", args, lambda: paid.append(5000))
+    aid = first.value.decision["authorization_id"]
+    with pytest.raises(CanopyPermissionError, match="requires approval"):
+        gate.call("pay", args, lambda: paid.append(5000))  # not approved yet: still blocked
+    record_approval_decision(aid, True, "operator", "ok", audit_log_path=ledger)
+
+    with pytest.raises(CanopyPermissionError, match="requires approval"):
+        gate.call("pay", {"amount": 9000, "currency": "USD"}, lambda: paid.append(9000))
+    assert gate.call("pay", args, lambda: paid.append(5000) or "paid") == "paid"
+    with pytest.raises(CanopyPermissionError, match="requires approval"):
+        gate.call("pay", args, lambda: paid.append(5000))  # the approval is spent
+    assert paid == [5000]
+
+    events = list(open_ledger(ledger).iter_events())
+    auths = [e for e in events if e.kind == "authorization"]
+    assert [e.fields["decision"] for e in auths] == ["REQUIRE_APPROVAL"] * 5  # each call decided
+    (execution,) = [e for e in events if e.kind == "execution"]
+    assert execution.fields["authorization_id"] == aid  # runs under the approved authorization
+    assert execution.fields["approval_id"].startswith("apr-")
+    assert verify_ledger(ledger).ok
+
+
+def test_rejected_or_denied_calls_never_reuse_an_approval(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+    args = {"amount": 7000, "currency": "USD"}
+    with pytest.raises(CanopyPermissionError) as first:
+        gate.call("pay", args, lambda: "paid")
+    record_approval_decision(
+        first.value.decision["authorization_id"], False, "operator", "no", audit_log_path=ledger
+    )
+    with pytest.raises(CanopyPermissionError, match="requires approval"):
+        gate.call("pay", args, lambda: "paid")
+    strict = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger, reuse_approvals=False)
+    with pytest.raises(CanopyPermissionError) as second:
+        strict.call("pay", args, lambda: "paid")
+    record_approval_decision(
+        second.value.decision["authorization_id"], True, "operator", "ok", audit_log_path=ledger
+    )
+    with pytest.raises(CanopyPermissionError, match="requires approval"):
+        strict.call("pay", args, lambda: "paid")  # reuse switched off
+    assert not [e for e in open_ledger(ledger).iter_events() if e.kind == "execution"]

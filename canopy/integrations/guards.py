@@ -173,6 +173,8 @@ class _Settings:
     evidence: bool  # write execution and tool_result events
     local: bool  # the authorization event is in the local ledger
     offload: bool  # the authorizer blocks on I/O: async tools run it in a thread
+    # A REQUIRE_APPROVAL runs under an earlier approval of exactly this action, if unused.
+    reuse_approvals: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.action_type, str) or not self.action_type.strip():
@@ -196,6 +198,7 @@ class _Settings:
         audit_log_path: PathLike | None,
         policy_file: PathLike | None,
         record_results: bool,
+        reuse_approvals: bool = False,
     ) -> _Settings:
         """Decide with ``authorize_action`` and record evidence in the same local ledger."""
         return cls(
@@ -211,6 +214,7 @@ class _Settings:
             evidence=True,
             local=True,
             offload=False,
+            reuse_approvals=reuse_approvals,
         )
 
     def context(self, tool: str) -> Any:
@@ -427,6 +431,15 @@ class _Recorder:
     def for_clearance(
         cls, settings: _Settings, tool: str, clearance: _Clearance, payload: Mapping[str, Any]
     ) -> _Recorder:
+        if clearance.approved_earlier is not None:
+            return _begin_approved(
+                clearance.approved_earlier,
+                tool,
+                payload,
+                action_type=settings.action_type,
+                audit_log_path=settings.audit_log_path,
+                record_results=settings.record_results,
+            )
         return cls.begin(
             clearance.decision,
             payload,
@@ -496,10 +509,41 @@ class _Clearance:
     decision: Mapping[str, Any]
     approval_id: str | None
     run: bool  # False: hand the REQUIRE_APPROVAL decision back (ApprovalMode.RETURN)
+    approved_earlier: str | None = None  # the authorization whose approval this call uses
+
+
+def _standing_approval(
+    settings: _Settings, tool: str, decision: Mapping[str, Any], payload: Mapping[str, Any]
+) -> str | None:
+    """An earlier REQUIRE_APPROVAL of exactly this action whose approval is still usable.
+
+    This is what lets "approve, then call again" work in agent loops: the
+    operator approved one authorization; the agent's retry is a new decision
+    (recorded as such) that runs under that approval only if it is bound to the
+    same action hash (action type, payload, agent), approved, unexpired and
+    unspent. Only REQUIRE_APPROVAL decisions look, never a DENY.
+    """
+    if not settings.reuse_approvals or decision.get("decision") != Decision.REQUIRE_APPROVAL:
+        return None
+    ledger = open_ledger(settings.audit_log_path)
+    wanted = action_hash(str(decision.get("action_type")), payload, str(decision.get("avid")))
+    for approval in reversed(ledger.events_of_kind("approval")):
+        fields = approval.fields
+        if fields.get("action_hash") != wanted or fields.get("approved") is not True:
+            continue
+        candidate = str(fields.get("authorization_id"))
+        try:
+            _checked_approval(ledger, candidate, payload, decision, tool)
+        except CanopyPermissionError:
+            continue  # expired or spent: look further back
+        return candidate
+    return None
 
 
 def _clear(settings: _Settings, tool: str, payload: Mapping[str, Any]) -> _Clearance:
     decision = settings.authorize(settings.context(tool), settings.action_type, payload)
+    if earlier := _standing_approval(settings, tool, decision, payload):
+        return _Clearance(decision, None, run=True, approved_earlier=earlier)
     match _first_step(settings, tool, decision):
         case _Step.RETURN:
             return _Clearance(decision, None, run=False)
@@ -516,6 +560,8 @@ async def _clear_async(settings: _Settings, tool: str, payload: Mapping[str, Any
         decision = await asyncio.to_thread(settings.authorize, ctx, settings.action_type, payload)
     else:
         decision = settings.authorize(ctx, settings.action_type, payload)
+    if earlier := _standing_approval(settings, tool, decision, payload):
+        return _Clearance(decision, None, run=True, approved_earlier=earlier)
     match _first_step(settings, tool, decision):
         case _Step.RETURN:
             return _Clearance(decision, None, run=False)
@@ -817,8 +863,14 @@ class ToolGate:
         audit_log_path: PathLike | None = None,
         policy_file: PathLike | None = None,
         record_results: bool = False,
+        reuse_approvals: bool = True,
     ) -> ToolGate:
-        """A gate deciding with ``authorize_action`` into the local ledger."""
+        """A gate deciding with ``authorize_action`` into the local ledger.
+
+        With ``reuse_approvals`` (the default) a call whose REQUIRE_APPROVAL an
+        operator approved can simply be made again: the new decision is recorded
+        and the call runs under that approval, once, if the arguments are the same.
+        """
         settings = _Settings.deciding_locally(
             action_type=action_type or "tool_call",
             agent_ctx=agent_ctx,
@@ -827,6 +879,7 @@ class ToolGate:
             audit_log_path=audit_log_path,
             policy_file=policy_file,
             record_results=record_results,
+            reuse_approvals=reuse_approvals,
         )
         return cls(settings, per_tool_action_type=action_type is None)
 
