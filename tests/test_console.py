@@ -355,8 +355,10 @@ def test_guide_code_runs_against_a_real_ledger(
     with pytest.raises(CanopyPermissionError):
         read_notes.invoke({"path": "/etc/shadow"})
 
-    listing = spaces["CrewAI, AutoGen, OpenAI Agents SDK, MCP servers"]["run_command"](["ls"])
+    listing = spaces["Any function"]["run_command"](["ls"])
     assert "notes.txt" in listing
+
+    _check_framework_guides(spaces, ledger_path)
 
     call_tool = spaces["Any tool-call loop"]["call_tool"]
     ran: list[Any] = []
@@ -381,6 +383,52 @@ def test_guide_code_runs_against_a_real_ledger(
         kinds = [e.kind for e in ledger.find(authorization_id=authorization_id)]
     assert kinds == ["authorization", "approval", "execution", "tool_result"]
     assert verify_ledger(ledger_path).ok
+
+
+def _check_framework_guides(spaces: dict[str, dict[str, Any]], ledger_path: Path) -> None:
+    """Each framework guide's governed tool reads notes.txt and refuses /etc/shadow."""
+    import asyncio
+    import json
+
+    from autogen_core import CancellationToken
+    from langchain_core.messages import AIMessage
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("tools", spaces["LangGraph"]["tools"])
+    graph.add_edge(START, "tools")
+    graph.add_edge("tools", END)
+    app = graph.compile()
+    for path, expected in (("notes.txt", "remember the milk"), ("/etc/shadow", "Canopy")):
+        call = {"name": "read_notes", "args": {"path": path}, "id": f"call-{len(path)}"}
+        out = app.invoke({"messages": [AIMessage(content="", tool_calls=[call])]})
+        assert expected in out["messages"][-1].content
+
+    crew_tool = spaces["CrewAI"]["governed_notes"]
+    assert crew_tool.run(path="notes.txt") == "remember the milk\n"
+    assert "DENY" in str(crew_tool.run(path="/etc/shadow"))
+
+    autogen_tool = spaces["AutoGen"]["governed_notes"]
+    token = CancellationToken()
+    assert asyncio.run(autogen_tool.run_json({"path": "notes.txt"}, token)) == "remember the milk\n"
+    assert "DENY" in str(asyncio.run(autogen_tool.run_json({"path": "/etc/shadow"}, token)))
+
+    (function_tool,) = spaces["OpenAI Agents SDK"]["agent"].tools
+    invoke = function_tool.on_invoke_tool
+    from agents.tool_context import ToolContext
+
+    for path, expected in (("notes.txt", "remember the milk"), ("/etc/shadow", "DENY")):
+        arguments = json.dumps({"path": path})
+        ctx = ToolContext(
+            context=None, tool_name="read_notes", tool_call_id="c1", tool_arguments=arguments
+        )
+        assert expected in str(asyncio.run(invoke(ctx, arguments)))
+
+    from canopy.authorize import open_ledger
+
+    events = open_ledger(ledger_path).iter_events()
+    ran = [e.fields.get("tool") for e in events if e.kind == "execution"]
+    assert ran.count("read_notes") == 5  # LangChain + 4 frameworks, one allowed read each
 
 
 # --- opening, quitting, choosing the ledger ----------------------------------------------

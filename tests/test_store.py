@@ -6,6 +6,8 @@ import os
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -541,3 +543,32 @@ def test_two_writers_taking_turns_never_fork_the_ledger(tmp_path: Path) -> None:
     report = verify_ledger(path)
     assert report.ok, [str(p) for p in report.problems]
     assert sql_value(path, "SELECT count(*) FROM events") == 60
+
+
+def test_opening_a_ledger_again_keeps_the_open_connections_locks(tmp_path: Path) -> None:
+    """A second open in the same process must not drop the first one's SQLite locks.
+
+    Closing any descriptor on a database file releases all of the process's POSIX
+    locks on it; an open that read the header with a plain file descriptor made
+    the next closing connection believe it was the last and delete the -shm
+    under the writer (seen as "disk I/O error" on a later open).
+    """
+    path = tmp_path / "audit.log"
+    writer = Ledger(path)
+    writer.append("authorization", {"decision": "ALLOW", "n": 0})
+    shm = Path(f"{path}-shm")
+    assert shm.exists()
+    for read_only in (True, False, True):
+        with Ledger(path, read_only=read_only) as other:
+            assert other.size() == 1
+        assert shm.exists(), f"-shm deleted after closing a read_only={read_only} ledger"
+    script = (
+        "import sys; from canopy.ledger.store import Ledger\n"
+        "with Ledger(sys.argv[1]) as l: l.append('authorization', {'decision': 'DENY'})\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
+    writer.append("authorization", {"decision": "ALLOW", "n": 2})
+    with Ledger(path, read_only=True) as reader:
+        assert [e.fields["decision"] for e in reader.iter_events()] == ["ALLOW", "DENY", "ALLOW"]
+    writer.close()
+    assert verify_ledger(path).ok

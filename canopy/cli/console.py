@@ -399,16 +399,122 @@ def read_notes(path: str) -> str:
 ''',
     ),
     Guide(
-        "LangGraph",
-        "LangGraph runs LangChain tools (its ToolNode calls tool.invoke), so give it the tools "
-        "guarded as above, e.g. ToolNode([read_notes]). Canopy has no LangGraph adapter; its "
-        "tests cover the LangChain tool interface, not LangGraph itself.",
+        "LangGraph: governed_tool_node",
+        "A ToolNode whose every tool call is decided on its exact arguments. DENY answers "
+        "the model with an error ToolMessage (the graph goes on); REQUIRE_APPROVAL pauses "
+        "the graph with interrupt() until an operator approves (canopy approvals approve), "
+        'then Command(resume={"authorization_id": ...}) runs it once. Route with '
+        "tool_call_router instead of tools_condition so each call of a turn resumes alone.",
+        '''\
+from langchain_core.tools import tool
+
+from canopy.integrations import governed_tool_node, tool_call_router
+
+AGENT = {"public_key": "pk-notes-graph", "trace_id": "graph-7"}
+
+
+@tool
+def read_notes(path: str) -> str:
+    """Read a notes file."""
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+tools = governed_tool_node(
+    [read_notes], agent_ctx=AGENT, action_types={"read_notes": "read_file"}
+)
+route = tool_call_router("tools")
+# graph.add_node("tools", tools); graph.add_conditional_edges("agent", route)
+# compile with a checkpointer so approvals can interrupt and resume
+''',
     ),
     Guide(
-        "CrewAI, AutoGen, OpenAI Agents SDK, MCP servers: guard the function",
+        "CrewAI: govern_crewai_tool",
+        "A copy of a CrewAI tool (@tool or BaseTool) with the same name, description and "
+        "schema; every run is decided first. A blocked call returns a ToolFailure the agent "
+        "reads (decision, reason, authorization id). Set CREWAI_DISABLE_TELEMETRY=true and "
+        "OTEL_SDK_DISABLED=true to keep tool arguments on the machine.",
+        '''\
+from crewai.tools import tool
+
+from canopy.integrations import govern_crewai_tool
+
+AGENT = {"public_key": "pk-research-crew", "trace_id": "crew-3"}
+
+
+@tool("read_notes")
+def read_notes(path: str) -> str:
+    """Read a notes file."""
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+governed_notes = govern_crewai_tool(read_notes, agent_ctx=AGENT, action_type="read_file")
+# Agent(role=..., goal=..., backstory=..., tools=[governed_notes])
+''',
+    ),
+    Guide(
+        "AutoGen: govern_autogen_tool",
+        "A function or an AutoGen BaseTool under Canopy, for AssistantAgent(tools=[...]); "
+        "govern_autogen_workbench wraps a whole workbench (an McpWorkbench, say). A blocked "
+        "call's result is the refusal text, so the conversation goes on.",
+        '''\
+from canopy.integrations import govern_autogen_tool
+
+AGENT = {"public_key": "pk-autogen-assistant", "trace_id": "chat-5"}
+
+
+def read_notes(path: str) -> str:
+    """Read a notes file."""
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+governed_notes = govern_autogen_tool(read_notes, agent_ctx=AGENT, action_type="read_file")
+# AssistantAgent("assistant", model_client=..., tools=[governed_notes])
+''',
+    ),
+    Guide(
+        "OpenAI Agents SDK: govern_agent",
+        "A clone of an Agent whose function tools (and handoff agents) are governed; the "
+        "model reads a blocked call's refusal as the tool output. Hosted tools and MCP "
+        "servers cannot be governed in-process and are refused (put MCP servers behind "
+        "canopy mcp-proxy).",
+        '''\
+from agents import Agent, function_tool
+
+from canopy.integrations import govern_agent
+
+AGENT = {"public_key": "pk-notes-agent", "trace_id": "run-8"}
+
+
+@function_tool
+def read_notes(path: str) -> str:
+    """Read a notes file."""
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+agent = govern_agent(
+    Agent(name="notes", instructions="Answer from the notes.", tools=[read_notes]),
+    agent_ctx=AGENT,
+    action_type="read_file",
+)
+# await Runner.run(agent, "what is in notes.txt?")
+''',
+    ),
+    Guide(
+        "MCP servers: canopy mcp-proxy",
+        "Put the proxy where the client starts the server: canopy mcp-proxy "
+        "--audit-log-path audit.log -- python my_server.py. It lists the server's tools "
+        "unchanged, decides every tools/call (and file resource read) before forwarding "
+        "it, answers a blocked call with isError and the reason, and records authorization, "
+        "execution and result. After an operator approves, the same call runs once.",
+    ),
+    Guide(
+        "Any function: @safe_tool",
         "@safe_tool guards a plain function or an async def too: the payload is the call's "
-        "bound arguments, whatever the parameters are called. Register with your framework a "
-        "tool that calls the guarded function. Canopy ships no adapter for these frameworks.",
+        "bound arguments, whatever the parameters are called.",
         '''\
 import subprocess
 

@@ -383,23 +383,42 @@ def _lookup_statements() -> list[str]:
 
 
 def sqlite_file_header(path: Path) -> tuple[int, bytes, bool]:
-    """(size, first bytes, is SQLite) of a file; raises OSError if unreadable."""
+    """(size, first bytes, is SQLite) of a file; raises OSError if unreadable.
+
+    This opens and closes a descriptor on the file, and closing any descriptor
+    drops every POSIX lock this process holds on it, SQLite's included (another
+    open connection would then lose its read locks and a closing one could
+    delete the -shm under it). Call it only once SQLite has failed to read
+    the file, to say why; ``file_size`` (a stat) is safe at any time.
+    """
     size = path.stat().st_size
     with path.open("rb") as f:
         header = f.read(len(_SQLITE_HEADER))
     return size, header, header == _SQLITE_HEADER
 
 
-def _check_is_ledger_file(path: Path) -> None:
+def file_size(path: Path, error: type[CanopyError]) -> int:
+    """The file's size by ``stat`` (no descriptor is opened: see ``sqlite_file_header``)."""
     try:
-        size, header, is_sqlite = sqlite_file_header(path)
+        return path.stat().st_size
     except OSError as e:
-        raise NotALedgerError(f"cannot read {path}: {e}") from e
-    if size == 0:
+        raise error(f"cannot read {path}: {e}") from e
+
+
+def _refuse_empty_ledger(path: Path) -> None:
+    if file_size(path, NotALedgerError) == 0:
         raise NotALedgerError(
             f"{path} is empty: not a Canopy ledger (an emptied ledger must be investigated, "
             "not silently re-created; move it aside to start a new one)"
         )
+
+
+def _explain_unreadable_ledger(path: Path) -> None:
+    """Raise the specific reason a file SQLite could not read is no ledger, if there is one."""
+    try:
+        _size, header, is_sqlite = sqlite_file_header(path)
+    except OSError as e:
+        raise NotALedgerError(f"cannot read {path}: {e}") from e
     if not is_sqlite:
         hint = ""
         if header[:1] in (b"{", b"["):
@@ -413,8 +432,12 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages stay hot
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages stay hot
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -555,8 +578,12 @@ class Ledger:
                 raise NotALedgerError(f"{self.path} does not exist")
             self._create()
         self._refuse_hard_links()
-        _check_is_ledger_file(self.path)
-        self._conn = _connect(self.path, read_only=read_only)
+        _refuse_empty_ledger(self.path)
+        try:
+            self._conn = _connect(self.path, read_only=read_only)
+        except sqlite3.DatabaseError:
+            _explain_unreadable_ledger(self.path)
+            raise
         try:
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")
@@ -568,6 +595,10 @@ class Ledger:
                 self._ensure_indexes()
                 self._load_signer()
             self._lookups = lookups.lookup_layout(self._conn)
+        except (NotALedgerError, sqlite3.DatabaseError) as e:
+            self._conn.close()
+            _explain_unreadable_ledger(self.path)  # closed first: see sqlite_file_header
+            raise e
         except BaseException:
             self._conn.close()
             raise

@@ -120,16 +120,20 @@ class LogStatus:
     forks: int
 
 
-def _check_file(path: Path) -> None:
-    try:
-        size, _header, is_sqlite = ledger_store.sqlite_file_header(path)
-    except OSError as e:
-        raise NotAWitnessStateError(f"cannot read {path}: {e}") from e
-    if size == 0:
+def _refuse_empty(path: Path) -> None:
+    if ledger_store.file_size(path, NotAWitnessStateError) == 0:
         raise NotAWitnessStateError(
             f"{path} is empty: not a Canopy witness state (a witness that lost its state "
             "must not silently start over; move the file aside to start a new witness)"
         )
+
+
+def _explain_unreadable(path: Path) -> None:
+    """Raise the specific reason a file SQLite could not read is no witness state."""
+    try:
+        _size, _header, is_sqlite = ledger_store.sqlite_file_header(path)
+    except OSError as e:
+        raise NotAWitnessStateError(f"cannot read {path}: {e}") from e
     if not is_sqlite:
         raise NotAWitnessStateError(f"{path} is not a Canopy witness state (not SQLite)")
 
@@ -207,13 +211,17 @@ class WitnessState:
         resolved = Path(os.path.realpath(os.fspath(path)))
         if not resolved.exists():
             raise NotAWitnessStateError(f"{resolved} does not exist")
-        _check_file(resolved)
+        _refuse_empty(resolved)
         conn = _connect(resolved)
         try:
             meta = _check_schema(conn, resolved)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
+        except (NotAWitnessStateError, sqlite3.DatabaseError) as e:
+            conn.close()
+            _explain_unreadable(resolved)  # closed first: see sqlite_file_header
+            raise e
         except BaseException:
             conn.close()
             raise
