@@ -277,8 +277,9 @@ def test_require_approval_blocks_with_a_working_approval_hint(ledger: Path) -> N
     assert not result.is_error
 
     # The hint is a command an operator can run as written.
-    hint = result.content.split("approve it with: ")[1].split(". Calling")[0]
+    hint = result.content.split("`")[1]
     assert hint == f"canopy approvals approve {ledger} {aid} --approver NAME"
+    assert "the same call with the same arguments runs once" in result.content
     argv = shlex.split(hint.replace("NAME", "operator"))
     canopy_cli = shutil.which("canopy", path=str(Path(sys.executable).parent))
     assert canopy_cli is not None
@@ -288,7 +289,7 @@ def test_require_approval_blocks_with_a_working_approval_hint(ledger: Path) -> N
     assert done.returncode == 0, done.stderr
     assert kinds_of(ledger, aid) == ["authorization", "approval"]
 
-    # The application then runs the approved call, once, with exactly those arguments.
+    # Code holding the authorization id runs the approved call, once, with those arguments.
     pay = next(t for t in tools if t.name == "pay")
     with pytest.raises(CanopyPermissionError, match="different action"):
         asyncio.run(pay.run_approved(aid, {"amount": 9000, "currency": "USD"}))
@@ -297,6 +298,35 @@ def test_require_approval_blocks_with_a_working_approval_hint(ledger: Path) -> N
         asyncio.run(pay.run_approved(aid, {"amount": 5000, "currency": "USD"}))
     assert ran.of("pay") == [{"amount": 5000.0, "currency": "USD"}]
     assert kinds_of(ledger, aid) == ["authorization", "approval", "execution", "tool_result"]
+    assert verify_ledger(ledger).ok
+
+
+def test_the_same_call_runs_once_after_the_operator_approves(ledger: Path) -> None:
+    ran = Ran()
+    pay = govern_autogen_tool(toolbox(ran)["pay"], agent_ctx=CTX, audit_log_path=ledger)
+    arguments = {"amount": 5000, "currency": "USD"}
+    token = CancellationToken()
+
+    refusal = asyncio.run(pay.run_json(arguments, token, call_id="c1"))
+    assert isinstance(refusal, CanopyRefusal)
+    aid = refusal.decision["authorization_id"]
+    still = asyncio.run(pay.run_json(arguments, token, call_id="c2"))  # not approved yet
+    assert isinstance(still, CanopyRefusal) and ran.calls == []
+    approval = record_approval_decision(aid, True, "operator", "ok", audit_log_path=ledger)
+
+    other = asyncio.run(pay.run_json({"amount": 9000, "currency": "USD"}, token))
+    assert isinstance(other, CanopyRefusal)  # the approval is for 5000 only
+    assert asyncio.run(pay.run_json(arguments, token, call_id="c3")) == "paid"
+    spent = asyncio.run(pay.run_json(arguments, token, call_id="c4"))
+    assert isinstance(spent, CanopyRefusal)
+    assert spent.decision["decision"] == Decision.REQUIRE_APPROVAL
+    assert spent.decision["authorization_id"] != aid
+
+    assert ran.of("pay") == [{"amount": 5000.0, "currency": "USD"}]  # exactly once
+    assert kinds_of(ledger, aid) == ["authorization", "approval", "execution", "tool_result"]
+    (execution,) = [e for e in open_ledger(ledger).iter_events() if e.kind == "execution"]
+    assert execution.fields["approval_id"] == approval["approval_id"]
+    assert [a["decision"] for a in authorizations(ledger)] == ["REQUIRE_APPROVAL"] * 5
     assert verify_ledger(ledger).ok
 
 

@@ -165,8 +165,8 @@ def assert_refused(result: Any, decision: str, authorization_id: str) -> None:
     assert isinstance(result, ToolFailure) and is_refusal(result)
     assert result.details["decision"] == decision
     assert result.details["authorization_id"] == authorization_id
-    assert f"Decision: {decision}" in result.message
-    assert f"Authorization id: {authorization_id}" in result.message
+    assert f"decision: {decision}" in result.message
+    assert f"authorization_id: {authorization_id}" in result.message
 
 
 # --- direct calls --------------------------------------------------------------------
@@ -231,7 +231,7 @@ def test_denied_calls_never_run(
     aid = auth.fields["authorization_id"]
     assert_refused(result, "DENY", aid)
     assert result.details["reason"] == auth.fields["detail"]["reason"]
-    assert f"Reason: {result.details['reason']}" in result.message
+    assert f"reason: {result.details['reason']}" in result.message
     assert box.ran == [] and runner.calls == []
     assert kinds_for(ledger, aid) == ["authorization"]
     assert auth.fields["payload"] == arguments
@@ -259,10 +259,11 @@ def test_require_approval_blocks_with_the_approval_hint(ledger: Path, box: Toolb
     aid = auth.fields["authorization_id"]
     assert_refused(result, "REQUIRE_APPROVAL", aid)
     assert f"canopy approvals approve {ledger} {aid}" in result.message
+    assert "the same call with the same arguments runs once" in result.message
     assert auth.fields["payload"] == {"amount": 5000.0, "currency": "USD"}  # validated, defaulted
     assert box.ran == [] and kinds_for(ledger, aid) == ["authorization"]
 
-    # The application runs the call once an operator approved exactly it.
+    # Code holding the authorization id runs the call once an operator approved exactly it.
     with pytest.raises(CanopyPermissionError, match="no approval is on the record"):
         run_approved(governed, aid, amount=5000)
     record_approval_decision(aid, True, "operator", "ok", audit_log_path=ledger)
@@ -271,6 +272,38 @@ def test_require_approval_blocks_with_the_approval_hint(ledger: Path, box: Toolb
     assert run_approved(governed, aid, amount=5000) == "paid 5000.0 USD"
     assert box.ran == [("pay", {"amount": 5000.0, "currency": "USD"})]
     assert kinds_for(ledger, aid) == ["authorization", "approval", "execution", "tool_result"]
+    assert verify_ledger(ledger).ok
+
+
+@pytest.mark.parametrize("via", ["run", "agent path"])
+def test_the_same_call_runs_once_after_the_operator_approves(
+    ledger: Path, box: Toolbox, via: str
+) -> None:
+    governed = govern_crewai_tool(box.pay, agent_ctx=CTX, audit_log_path=ledger)
+
+    def pay(**arguments: Any) -> Any:
+        if via == "run":
+            return governed.run(**arguments)
+        return governed.to_structured_tool().invoke(arguments)  # how text agents call it
+
+    held = pay(amount=5000)
+    aid = held.details["authorization_id"]
+    assert_refused(held, "REQUIRE_APPROVAL", aid)
+    assert is_refusal(pay(amount=5000))  # not approved yet: still held
+    approval = record_approval_decision(aid, True, "operator", "ok", audit_log_path=ledger)
+
+    assert is_refusal(pay(amount=9000))  # the approval is for 5000 only
+    assert pay(amount=5000) == "paid 5000.0 USD"
+    spent = pay(amount=5000)
+    assert is_refusal(spent) and spent.details["decision"] == "REQUIRE_APPROVAL"
+    assert spent.details["authorization_id"] != aid
+
+    assert box.ran == [("pay", {"amount": 5000.0, "currency": "USD"})]  # exactly once
+    assert kinds_for(ledger, aid) == ["authorization", "approval", "execution", "tool_result"]
+    (execution,) = events(ledger, "execution")
+    assert execution.fields["approval_id"] == approval["approval_id"]
+    decisions = [e.fields["decision"] for e in events(ledger, "authorization")]
+    assert decisions == ["REQUIRE_APPROVAL"] * 5
     assert verify_ledger(ledger).ok
 
 
@@ -331,7 +364,7 @@ def test_a_call_that_cannot_be_decided_is_blocked(ledger: Path, box: Toolbox) ->
     governed = govern_crewai_tool(box.run_shell, agent_ctx=broken_ctx, audit_log_path=ledger)
     refusal = governed.run(command="ls")
     assert is_refusal(refusal) and refusal.code == "canopy_blocked"
-    assert "Decision: BLOCKED" in refusal.message and "no session" in refusal.message
+    assert "decision: BLOCKED" in refusal.message and "no session" in refusal.message
     strict = govern_crewai_tool(
         box.run_shell, agent_ctx=broken_ctx, audit_log_path=ledger, on_block="raise"
     )
@@ -458,8 +491,8 @@ def test_crew_text_agent_gets_the_refusals(ledger: Path, box: Toolbox) -> None:
     assert "output of ls -la" in llm.prompts[1]
     for auth, prompt in zip(auths[1:], llm.prompts[2:], strict=True):
         aid = auth.fields["authorization_id"]
-        assert f"Decision: {auth.fields['decision']}" in prompt
-        assert f"Authorization id: {aid}" in prompt
+        assert f"decision: {auth.fields['decision']}" in prompt
+        assert f"authorization_id: {aid}" in prompt
         assert kinds_for(ledger, aid) == ["authorization"]
     assert "canopy approvals approve" in llm.prompts[5]
     assert [e.kind for e in events(ledger)] == ["authorization", "execution", "tool_result"] + [
@@ -497,7 +530,7 @@ def test_crew_with_native_function_calling(ledger: Path, box: Toolbox) -> None:
     ]
     assert "contents of notes.txt" in llm.prompts[1]
     assert denied.fields["decision"] == "DENY"
-    assert f"Authorization id: {denied.fields['authorization_id']}" in llm.prompts[2]
+    assert f"authorization_id: {denied.fields['authorization_id']}" in llm.prompts[2]
     assert verify_ledger(ledger).ok
 
 

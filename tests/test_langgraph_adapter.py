@@ -232,7 +232,7 @@ def test_a_denied_call_never_runs_and_the_model_can_adapt(
     (denied,) = authorizations(ledger, Decision.DENY)
     aid = denied.fields["authorization_id"]
     assert refusal.status == "error" and refusal.name == name
-    assert "Canopy denied" in refusal.content and aid in refusal.content
+    assert "decision: DENY" in refusal.content and aid in refusal.content
     assert str(denied.fields["detail"]["reason"]) in refusal.content
     assert refusal.artifact == {
         "canopy": {
@@ -304,7 +304,7 @@ def test_a_wrapper_given_to_the_node_is_decided_on_what_it_executes(ledger: Path
     governed = node(sync_tools(ran), ledger, wrap_tool_call=rewrite)
     out = Agent(governed, [call("run_shell", {"command": "ls"}, "c1")]).invoke()
 
-    assert ran == [] and "Canopy denied" in tool_message(out, "c1").content
+    assert ran == [] and "decision: DENY" in tool_message(out, "c1").content
     (auth,) = authorizations(ledger)
     assert auth.fields["payload"] == {"command": "rm -rf /"}
 
@@ -421,9 +421,44 @@ def test_block_mode_refuses_and_says_how_to_approve(ledger: Path) -> None:
     (pending,) = authorizations(ledger, Decision.REQUIRE_APPROVAL)
     aid = pending.fields["authorization_id"]
     refusal = tool_message(out, "p1")
-    assert refusal.status == "error" and "requires approval" in refusal.content
+    assert refusal.status == "error" and "decision: REQUIRE_APPROVAL" in refusal.content
     assert f"canopy approvals approve {ledger} {aid}" in refusal.content
+    assert "the same call with the same arguments runs once" in refusal.content
     assert kinds(ledger, aid) == ["authorization"]
+    assert verify_ledger(ledger).ok
+
+
+def test_block_mode_runs_the_same_call_once_after_the_operator_approves(ledger: Path) -> None:
+    """Approve, then the model calls again: it runs once, under the approval."""
+    ran: list[tuple[str, Any]] = []
+    script = [
+        call("pay", {"amount": 5000}, "p1"),
+        AIMessage("waiting for approval"),
+        call("pay", {"amount": 5000}, "p2"),  # the same call, after the approval
+        call("pay", {"amount": 5000}, "p3"),  # and once more: the approval is spent
+    ]
+    agent = Agent(node(sync_tools(ran), ledger, approvals="block"), script)
+
+    first = agent.invoke()
+    assert ran == [] and first["messages"][-1].content == "waiting for approval"
+    (pending,) = authorizations(ledger, Decision.REQUIRE_APPROVAL)
+    aid = pending.fields["authorization_id"]
+    approval = record_approval_decision(aid, True, "operator", "ok", audit_log_path=ledger)
+    out = agent.invoke({"messages": [HumanMessage("approved, go on")]})
+
+    assert ran == [("pay", 5000.0)]  # exactly once
+    assert tool_message(out, "p2").content == "paid 5000.0 USD"
+    assert tool_message(out, "p2").status == "success"
+    third = tool_message(out, "p3")
+    assert third.status == "error" and "decision: REQUIRE_APPROVAL" in third.content
+    assert aid not in third.content  # a new authorization, waiting for its own approval
+    assert kinds(ledger, aid) == ["authorization", "approval", "execution", "tool_result"]
+    (execution,) = executions(ledger)
+    assert execution.fields["approval_id"] == approval["approval_id"]
+    decided = authorizations(ledger, Decision.REQUIRE_APPROVAL)
+    assert len(decided) == 3  # every call was decided; the retry ran under the first
+    for later in decided[1:]:
+        assert kinds(ledger, later.fields["authorization_id"]) == ["authorization"]
     assert verify_ledger(ledger).ok
 
 
@@ -476,7 +511,10 @@ def test_one_node_for_the_turn_reruns_allowed_calls_but_never_an_approved_one(
 
     One worker keeps the order of interrupts fixed. The allowed read runs once
     per pass; each payment runs once, and on the last pass the model is told,
-    from the ledger, that the first payment already ran.
+    from the ledger, that the first payment already ran. Each payment
+    interrupts on every pass until it ran (interrupt mode does not reuse
+    approvals on its own): were the first to run under its approval without
+    interrupting, the second would be handed the first's resume value.
     """
     ran: list[tuple[str, Any]] = []
     agent = Agent(node(sync_tools(ran), ledger), [ONE_TURN])
@@ -519,7 +557,7 @@ def test_an_async_graph_allows_denies_and_resumes_an_approval(ledger: Path) -> N
     out = asyncio.run(scenario())
 
     assert ran == [("run_shell", "ls"), ("pay", 5000.0)]
-    assert "Canopy denied" in tool_message(out, "bad").content
+    assert "decision: DENY" in tool_message(out, "bad").content
     assert tool_message(out, "ok").content == "ran ls"
     assert tool_message(out, "p1").content == "paid 5000.0 USD"
     (approved,) = [e for e in executions(ledger) if e.fields.get("approval_id")]

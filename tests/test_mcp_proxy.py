@@ -244,7 +244,9 @@ def test_a_denied_call_never_reaches_the_upstream(
 
     text = text_of(result)
     assert result.isError
-    assert text.startswith(f"Canopy DENY: {tool!r} was not forwarded")
+    assert text.startswith(f"Canopy blocked this call to {tool}; the tool did not run.")
+    assert field_of(text, "decision") == "DENY"
+    assert field_of(text, "action_type") == action_type
     auth = authorization_for(ledger_path, action_type, arguments)
     aid = auth.fields["authorization_id"]
     assert field_of(text, "authorization_id") == aid
@@ -269,7 +271,8 @@ def test_require_approval_is_held_until_an_operator_approves(
     held = proxy.call("pay", arguments)
 
     text = text_of(held)
-    assert held.isError and text.startswith("Canopy REQUIRE_APPROVAL: 'pay' was not forwarded")
+    assert held.isError and field_of(text, "decision") == "REQUIRE_APPROVAL"
+    assert "the same call with the same arguments runs once" in text
     assert "spending limit" in field_of(text, "reason")
     aid = field_of(text, "authorization_id")
     command = f"canopy approvals approve {shlex.quote(str(ledger_path))} {aid} --approver NAME"
@@ -297,6 +300,59 @@ def test_require_approval_is_held_until_an_operator_approves(
     assert again.isError and "REQUIRE_APPROVAL" in text_of(again)
     assert field_of(text_of(again), "authorization_id") != aid
     assert [call["tool"] for call in reached(workdir)].count("pay") == 1
+
+
+def test_an_approval_outlives_the_proxy_session_that_asked_for_it(tmp_path: Path) -> None:
+    """Approve via the CLI, call again from a fresh proxy process: it runs once."""
+    ledger_path = tmp_path / "restart.log"
+    arguments = {"amount": 6500, "currency": "EUR"}
+
+    def session() -> LiveSession:
+        return LiveSession(proxy_params(tmp_path, "--audit-log-path", str(ledger_path))).start()
+
+    first = session()
+    try:
+        held = first.call("pay", arguments)
+    finally:
+        first.close()
+    assert held.isError
+    aid = field_of(text_of(held), "authorization_id")
+    approve = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "canopy",
+            "approvals",
+            "approve",
+            str(ledger_path),
+            aid,
+            "--approver",
+            "bob",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert approve.returncode == 0, approve.stderr
+
+    fresh = session()
+    try:
+        paid = fresh.call("pay", arguments)
+        again = fresh.call("pay", arguments)
+    finally:
+        fresh.close()
+
+    assert not paid.isError, text_of(paid)
+    assert text_of(paid) == "paid 6500.0 EUR"
+    assert again.isError and field_of(text_of(again), "decision") == "REQUIRE_APPROVAL"
+    assert field_of(text_of(again), "authorization_id") != aid
+    assert reached(tmp_path) == [{"tool": "pay", "arguments": arguments}]  # exactly once
+    trail_kinds = [e.kind for e in trail(ledger_path, aid)]
+    assert trail_kinds == ["authorization", "approval", "execution", "tool_result"]
+    decided = [e.fields for e in events(ledger_path) if e.kind == "authorization"]
+    assert len(decided) == 3 and len({d["trace_id"] for d in decided}) == 2  # two sessions
+    assert len({d["avid"] for d in decided}) == 1  # one upstream, one agent
+    assert verify_ledger(ledger_path).ok
 
 
 def test_an_upstream_error_is_recorded_and_passed_back(
@@ -354,8 +410,11 @@ def test_resource_reads_are_governed_and_prompts_forwarded(
     ]
 
     metadata = "http://169.254.169.254/latest/meta-data"
-    with pytest.raises(McpError, match=r"Canopy DENY: reading .* metadata address"):
+    with pytest.raises(McpError, match=r"Canopy blocked this call to resources/read") as error:
         proxy.run(lambda s: s.read_resource(metadata))  # type: ignore[arg-type]
+    refusal = str(error.value)
+    assert field_of(refusal, "decision") == "DENY" and "metadata address" in refusal
+    assert error.value.error.data["canopy"]["decision"] == "DENY"
     assert not any(call["tool"] == metadata for call in reached(workdir))
 
     prompt = proxy.run(lambda s: s.get_prompt("greet", {"name": "Ada"}))
@@ -387,7 +446,7 @@ def test_agent_ctx_action_types_and_recorded_results(tmp_path: Path) -> None:
     finally:
         live.close()
 
-    assert held.isError and field_of(text_of(held), "action type") == "delete_file"
+    assert held.isError and field_of(text_of(held), "action_type") == "delete_file"
     assert "REQUIRE_APPROVAL" in text_of(held)
     assert not ran.isError, text_of(ran)
     auth = authorization_for(ledger_path, "execute_shell", {"command": "echo recorded"})

@@ -310,6 +310,40 @@ def test_an_approved_call_runs_later_exactly_once(ledger: Path, tools: Tools) ->
     assert verify_ledger(ledger).ok
 
 
+def test_the_model_calling_again_after_an_approval_runs_the_call_once(
+    ledger: Path, tools: Tools
+) -> None:
+    arguments = {"amount": 5000, "currency": "USD"}
+    model = ScriptedModel(
+        [call("c1", "pay", arguments)],
+        [say("waiting for approval")],
+        [call("c2", "pay", arguments)],  # the same call, in a run after the approval
+        [call("c3", "pay", arguments)],  # and once more: the approval is spent
+        [say()],
+    )
+    agent = governed_agent([tools.pay], model, ledger)
+    Runner.run_sync(agent, "pay the invoice")
+    refusal = model.outputs(1)["c1"]
+    aid = authorization_id_in(refusal)
+    assert "the same call with the same arguments runs once" in refusal
+    assert tools.ran == []
+
+    approval = record_approval_decision(aid, True, "operator", "ok", audit_log_path=ledger)
+    result = Runner.run_sync(agent, "approved: pay it now")
+
+    assert result.final_output == "done"
+    assert model.outputs(3) == {"c2": "paid"}
+    assert tools.ran == [("pay", arguments)]  # exactly once
+    again = model.outputs(4)["c3"]
+    assert "decision: REQUIRE_APPROVAL" in again and authorization_id_in(again) != aid
+    assert kinds_for(ledger, aid) == ["authorization", "approval", "execution", "tool_result"]
+    (execution,) = events(ledger, "execution")
+    assert execution.fields["approval_id"] == approval["approval_id"]
+    decisions = [e.fields["decision"] for e in events(ledger, "authorization")]
+    assert decisions == [Decision.REQUIRE_APPROVAL] * 3  # each call decided
+    assert verify_ledger(ledger).ok
+
+
 # --- raise mode --------------------------------------------------------------------
 
 

@@ -16,6 +16,13 @@ import pytest
 from canopy import CanopyPermissionError, Decision, record_approval_decision
 from canopy.authorize import open_ledger
 from canopy.integrations.guards import ToolGate
+from canopy.integrations.refusals import (
+    Blocked,
+    approve_command,
+    gated_acall,
+    gated_call,
+    refusal_lines,
+)
 from canopy.ledger.verify import verify_ledger
 
 CTX = {"public_key": "pk-gate-tests", "created_at": "2026-01-01T00:00:00Z", "trace_id": "t-gate"}
@@ -165,3 +172,67 @@ def test_rejected_or_denied_calls_never_reuse_an_approval(ledger: Path) -> None:
     with pytest.raises(CanopyPermissionError, match="requires approval"):
         strict.call("pay", args, lambda: "paid")  # reuse switched off
     assert not [e for e in open_ledger(ledger).iter_events() if e.kind == "execution"]
+
+
+# --- what the adapters build on the gate (canopy.integrations.refusals) ---------------
+
+
+def test_gated_calls_tell_a_block_from_the_tools_own_error(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+    held = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger, on_require_approval="return")
+
+    assert gated_call(gate, "run_shell", {"command": "ls"}, lambda: "listed") == "listed"
+    denied = gated_call(gate, "run_shell", {"command": "rm -rf /"}, lambda: "ran")
+    assert isinstance(denied, Blocked) and denied.decision["decision"] == Decision.DENY
+    assert isinstance(denied.error, CanopyPermissionError)
+    returned = gated_call(held, "pay", {"amount": 5000}, lambda: "paid")
+    assert isinstance(returned, Blocked) and returned.error is None
+    assert returned.decision["decision"] == Decision.REQUIRE_APPROVAL
+
+    def nested_guard() -> str:
+        raise CanopyPermissionError("an inner guard said no")
+
+    with pytest.raises(CanopyPermissionError, match="inner guard"):  # ran: not a block
+        gated_call(gate, "read_file", {"path": "notes.txt"}, nested_guard)
+
+    async def fetched() -> str:
+        return "page"
+
+    assert asyncio.run(gated_acall(gate, "read_file", {"path": "notes.txt"}, fetched)) == "page"
+    blocked = asyncio.run(
+        gated_acall(gate, "http_get", {"url": "http://169.254.169.254/"}, fetched)
+    )
+    assert isinstance(blocked, Blocked) and blocked.decision["decision"] == Decision.DENY
+    assert len([e for e in open_ledger(ledger).iter_events() if e.kind == "execution"]) == 3
+
+
+def test_refusal_lines(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+    denied = gated_call(gate, "run_shell", {"command": "rm -rf /"}, lambda: "ran")
+    held = gated_call(gate, "pay", {"amount": 5000}, lambda: "paid")
+    assert isinstance(denied, Blocked) and isinstance(held, Blocked)
+    spaced = Path("my ledgers") / "audit.log"
+
+    lines = denied.lines("run_shell", spaced)
+    assert lines[0] == "Canopy blocked this call to run_shell; the tool did not run."
+    assert lines[1:3] == ["decision: DENY", "action_type: execute_shell"]
+    assert lines[-1] == "Do not retry this call with the same arguments."
+    assert not any(line.startswith("why it did not run") for line in lines)
+
+    aid = held.decision["authorization_id"]
+    (hint,) = [line for line in held.lines("pay", spaced) if "approval" in line]
+    assert f"`{approve_command(spaced, aid)}`" in hint
+    assert approve_command(spaced, aid).startswith(
+        "canopy approvals approve 'my ledgers/audit.log'"
+    )
+    assert "the same call with the same arguments runs once" in hint
+
+    later = CanopyPermissionError("pay not run: approval refused", dict(held.decision))
+    after = refusal_lines("pay", held.decision, spaced, later)
+    assert "why it did not run: pay not run: approval refused" in after
+    undecided = refusal_lines("pay", {}, spaced, CanopyPermissionError("agent_ctx failed"))
+    assert undecided[1:4] == [
+        "decision: BLOCKED",
+        "reason: agent_ctx failed",
+        "authorization_id: none (nothing was decided)",
+    ]

@@ -109,6 +109,9 @@ def mcp_proxy_cmd(
 
     Each tools/call is decided on its tool name and arguments; DENY and
     REQUIRE_APPROVAL answer with an isError result and nothing is forwarded.
+    Once an operator approves a REQUIRE_APPROVAL (canopy approvals approve),
+    the same call with the same arguments is forwarded once, also after a
+    restart of the proxy (the same upstream command and --agent-ctx).
     resources/read is decided on the URI; tool and resource lists and prompts
     are forwarded. stdout carries only MCP JSON-RPC; logs go to stderr.
 

@@ -14,6 +14,9 @@ With ``on_block="message"`` the agent gets a ``CanopyRefusal`` as the tool's
 result: text that names the decision, the reason and the authorization id, so
 the model can carry on without the tool. With ``on_block="raise"`` the
 ``CanopyPermissionError`` propagates and AutoGen reports an error result.
+Once an operator approves a REQUIRE_APPROVAL, the same call with the same
+arguments (the agent calling again, or ``run_json``) runs once, under that
+approval; ``GovernedTool.run_approved`` runs it by authorization id.
 
 ``GovernedWorkbench`` governs any other workbench (an ``McpWorkbench``, say) by
 tool name and arguments. There is no args model to validate with, so it
@@ -25,9 +28,7 @@ import this module.
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from enum import StrEnum
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, assert_never
 
 from autogen_core import CancellationToken
@@ -42,8 +43,8 @@ from autogen_core.tools import (
 from pydantic import BaseModel
 
 from canopy.authorize import ledger_path_for
-from canopy.decisions.model import CanopyPermissionError, Decision
 from canopy.integrations.guards import AgentContext, ApprovalCallback, PathLike, ToolGate
+from canopy.integrations.refusals import Blocked, OnBlock, gated_acall
 
 __all__ = [
     "CanopyRefusal",
@@ -54,13 +55,6 @@ __all__ = [
     "govern_autogen_workbench",
     "governed_tools",
 ]
-
-
-class OnBlock(StrEnum):
-    """What the agent sees when Canopy blocks a call."""
-
-    MESSAGE = "message"  # a CanopyRefusal as the tool's result; the conversation goes on
-    RAISE = "raise"  # CanopyPermissionError; AutoGen reports an error result
 
 
 class CanopyRefusal(str):
@@ -74,29 +68,10 @@ class CanopyRefusal(str):
         return refusal
 
 
-def _refusal(tool: str, error: CanopyPermissionError, ledger: PathLike | None) -> CanopyRefusal:
+def _refusal(tool: str, blocked: Blocked, ledger: PathLike | None) -> CanopyRefusal:
     """Why ``tool`` did not run, in words a model can act on."""
-    decision = error.decision
-    verdict = decision.get("decision")
-    reason = decision.get("reason") if verdict is not None else None
-    authorization_id = decision.get("authorization_id")
-    lines = [f"Canopy blocked this call to {tool}; the tool did not run."]
-    if verdict is not None:
-        lines.append(f"decision: {verdict}")
-    lines.append(f"reason: {reason or error}")
-    if authorization_id is not None:
-        lines.append(f"authorization_id: {authorization_id}")
-    if reason and not str(error).startswith("Canopy "):
-        # Blocked after the decision (approval refused, ledger unwritable): say so.
-        lines.append(f"why it did not run: {error}")
-    if verdict == Decision.REQUIRE_APPROVAL and authorization_id is not None:
-        path = shlex.quote(str(ledger_path_for(ledger)))
-        lines.append(
-            "This call needs a human approval. An operator can approve it with: "
-            f"canopy approvals approve {path} {authorization_id} "
-            "--approver NAME. Calling the tool again does not approve it."
-        )
-    return CanopyRefusal("\n".join(lines), decision)
+    text = "\n".join(blocked.lines(tool, ledger_path_for(ledger)))
+    return CanopyRefusal(text, blocked.decision)
 
 
 def _gate(
@@ -117,29 +92,6 @@ def _gate(
         policy_file=policy_file,
         record_results=record_results,
     )
-
-
-async def _governed(
-    gate: ToolGate, tool: str, payload: Mapping[str, Any], execute: Callable[[], Awaitable[Any]]
-) -> tuple[Any, CanopyPermissionError | None]:
-    """``(result, None)`` if ``execute`` ran under the gate, ``(None, refusal)`` if blocked.
-
-    Only refusals raised before ``execute`` starts are blocks: a
-    ``CanopyPermissionError`` from inside the tool is the tool's own error.
-    """
-    started = False
-
-    async def run() -> Any:
-        nonlocal started
-        started = True
-        return await execute()
-
-    try:
-        return await gate.acall(tool, payload, run), None
-    except CanopyPermissionError as e:
-        if started:
-            raise
-        return None, e
 
 
 class GovernedTool(BaseTool[BaseModel, Any]):
@@ -177,16 +129,17 @@ class GovernedTool(BaseTool[BaseModel, Any]):
     async def run(self, args: BaseModel, cancellation_token: CancellationToken) -> Any:
         """The original's ``run`` on ``args``, if Canopy clears exactly these arguments."""
         args = self._validated(args)
-        result, blocked = await _governed(
+        outcome = await gated_acall(
             self._gate, self.name, _payload(args), lambda: self._tool.run(args, cancellation_token)
         )
-        if blocked is None:
-            return result
+        if not isinstance(outcome, Blocked):
+            return outcome
         match self._on_block:
             case OnBlock.RAISE:
-                raise blocked
+                assert outcome.error is not None  # the gate raises every block
+                raise outcome.error
             case OnBlock.MESSAGE:
-                return _refusal(self.name, blocked, self._gate.audit_log_path)
+                return _refusal(self.name, outcome, self._gate.audit_log_path)
             case unreachable:
                 assert_never(unreachable)
 
@@ -339,12 +292,12 @@ class GovernedWorkbench(Workbench):
             return text  # what the agent will read, recorded as the tool's result
 
         try:
-            _, blocked = await _governed(self._gate, name, arguments, execute)
+            outcome = await gated_acall(self._gate, name, arguments, execute)
         except _ReportedError:
             return results[0]
-        if blocked is None:
+        if not isinstance(outcome, Blocked):
             return results[0]
-        refusal = str(_refusal(name, blocked, self._gate.audit_log_path))
+        refusal = str(_refusal(name, outcome, self._gate.audit_log_path))
         match self._on_block:
             case OnBlock.RAISE:
                 return _text_result(name, refusal, is_error=True)

@@ -25,8 +25,10 @@ the tool raises ``CanopyPermissionError``; CrewAI agents catch tool errors and
 show them to the model (text agents first retry the call, each retry a new
 decision), so ``"raise"`` is for code that calls tools itself.
 
-An approved REQUIRE_APPROVAL is not used by the agent retrying (each call is a
-new decision); the application runs it with ``run_approved``.
+Once an operator approves a REQUIRE_APPROVAL, the same call with the same
+arguments (the agent calling again, or ``tool.run``) runs once, under that
+approval; each call is still decided and recorded. ``run_approved`` runs it
+from code that holds the authorization id.
 
 CrewAI sends telemetry and can upload traces. Without network access, or to
 keep tool arguments private, set before importing ``crewai``:
@@ -43,7 +45,6 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from crewai.tools import BaseTool, ToolFailure
@@ -52,7 +53,8 @@ from pydantic import PrivateAttr
 
 from canopy.authorize import ledger_path_for
 from canopy.decisions.model import CanopyPermissionError, Decision
-from canopy.integrations.guards import AgentContext, ApprovalMode, PathLike, ToolGate
+from canopy.integrations.guards import AgentContext, PathLike, ToolGate
+from canopy.integrations.refusals import Blocked, OnBlock, gated_acall, gated_call
 
 __all__ = ["OnBlock", "govern_crewai_tool", "governed_tools", "is_refusal", "run_approved"]
 
@@ -65,13 +67,6 @@ _REFUSAL_CODES = {
 }
 _BLOCKED_CODE = "canopy_blocked"  # refused before a decision could be used (e.g. ledger error)
 _METHODS = ("run", "_run", "arun", "_arun")
-
-
-class OnBlock(StrEnum):
-    """What a governed tool does when Canopy does not let a call run."""
-
-    MESSAGE = "message"  # return a ToolFailure the agent reads
-    RAISE = "raise"  # raise CanopyPermissionError
 
 
 # --- one decision per call -------------------------------------------------------
@@ -99,77 +94,31 @@ class _Governor:
         return {**named, **kwargs}
 
     def call(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], body: Callable[[], T]) -> Any:
-        arguments = self.arguments(args, kwargs)
-        started: list[bool] = []
-
-        def execute() -> T:
-            started.append(True)
-            return body()
-
-        try:
-            result = self.gate.call(self.tool, arguments, execute)
-        except CanopyPermissionError as e:
-            return self._blocked(e, started)
-        return result if started else self.refusal(result)
+        outcome = gated_call(self.gate, self.tool, self.arguments(args, kwargs), body)
+        return self.refusal(outcome) if isinstance(outcome, Blocked) else outcome
 
     async def acall(
         self, args: tuple[Any, ...], kwargs: Mapping[str, Any], body: Callable[[], Awaitable[T]]
     ) -> Any:
-        arguments = self.arguments(args, kwargs)
-        started: list[bool] = []
+        outcome = await gated_acall(self.gate, self.tool, self.arguments(args, kwargs), body)
+        return self.refusal(outcome) if isinstance(outcome, Blocked) else outcome
 
-        def execute() -> Awaitable[T]:
-            started.append(True)
-            return body()
-
-        try:
-            result = await self.gate.acall(self.tool, arguments, execute)
-        except CanopyPermissionError as e:
-            return self._blocked(e, started)
-        return result if started else self.refusal(result)
-
-    def _blocked(self, error: CanopyPermissionError, started: list[bool]) -> ToolFailure:
-        # Raised by the body itself, or asked to raise: not ours to turn into text.
-        if started or self.on_block is OnBlock.RAISE:
-            raise error
-        return self.refusal(error.decision, error)
-
-    def refusal(
-        self, decision: Mapping[str, Any], error: CanopyPermissionError | None = None
-    ) -> ToolFailure:
-        """What the agent reads instead of a result."""
-        try:
-            verdict: Decision | None = Decision(decision.get("decision"))
-        except ValueError:
-            verdict = None
-        if verdict not in _REFUSAL_CODES:
-            # Cleared, but the call could not go ahead (its evidence, its agent_ctx).
-            verdict = None
-        reason = decision.get("reason") if verdict is not None or error is None else str(error)
-        authorization_id = decision.get("authorization_id")
-        lines = [
-            f"Canopy did not let the tool {self.tool!r} run.",
-            f"Decision: {verdict.value if verdict else 'BLOCKED'}",
-            f"Reason: {reason}",
-            f"Authorization id: {authorization_id}",
-        ]
-        if verdict is Decision.REQUIRE_APPROVAL:
-            ledger = ledger_path_for(self.gate.audit_log_path)
-            lines.append(
-                "This call needs a human approval. An operator can approve it with "
-                f"`canopy approvals approve {ledger} {authorization_id} --approver NAME`; "
-                "the application then runs the approved call. Do not retry it: report that "
-                f"it is waiting for approval {authorization_id}."
-            )
-        else:
-            lines.append("Do not retry this call; find another way or report that it was refused.")
+    def refusal(self, blocked: Blocked) -> ToolFailure:
+        """What the agent reads instead of a result (``"raise"``: the gate's error)."""
+        if self.on_block is OnBlock.RAISE and blocked.error is not None:
+            raise blocked.error
+        decision = blocked.decision
+        verdict = decision.get("decision")
+        blocked_by_decision = verdict in _REFUSAL_CODES
+        reason = decision.get("reason") if blocked_by_decision else str(blocked.error)
+        ledger = ledger_path_for(self.gate.audit_log_path)
         return ToolFailure(
-            message="\n".join(lines),
-            code=_REFUSAL_CODES[verdict] if verdict else _BLOCKED_CODE,
+            message="\n".join(blocked.lines(self.tool, ledger)),
+            code=_REFUSAL_CODES[verdict] if blocked_by_decision else _BLOCKED_CODE,
             details={
-                "decision": verdict.value if verdict else None,
+                "decision": str(verdict) if blocked_by_decision else None,
                 "reason": reason,
-                "authorization_id": authorization_id,
+                "authorization_id": decision.get("authorization_id"),
                 "tool": self.tool,
             },
         )
@@ -332,8 +281,7 @@ def _gate(
     gate = ToolGate.local(
         agent_ctx=agent_ctx,
         action_type=action_type,
-        # In "message" mode the gate hands REQUIRE_APPROVAL back, and we answer with text.
-        on_require_approval=ApprovalMode.RAISE if mode is OnBlock.RAISE else ApprovalMode.RETURN,
+        on_require_approval="raise",  # a block: refused in text or raised, by on_block
         audit_log_path=audit_log_path,
         policy_file=policy_file,
         record_results=record_results,

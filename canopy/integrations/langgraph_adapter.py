@@ -19,8 +19,15 @@ that ``tool_call_id``: the graph goes on and the model can adapt.
   {"authorization_id": X})`` runs it under ``ToolGate.call_approved(X, ...)``,
   which checks that an approval of X is on the ledger for this exact payload,
   unexpired and unused. Anything else refuses the call.
-- REQUIRE_APPROVAL, ``approvals="block"``: a refusal telling the operator how
-  to approve.
+- REQUIRE_APPROVAL, ``approvals="block"``: a refusal telling the model that an
+  operator can approve it. Once approved, the model (or a later run) making the
+  same call with the same arguments runs it once, under that approval.
+
+In interrupt mode every REQUIRE_APPROVAL is answered by its own interrupt, and
+the gate does not reuse approvals on its own: LangGraph matches the resume
+values of one task to its ``interrupt`` calls by their order, and a call that
+ran under an earlier approval without interrupting would hand its resume value
+to the next call that interrupts. The resume value names the approval instead.
 
 LangGraph runs the whole node again on resume. When one model turn makes
 several calls and one of them interrupts, the calls allowed beside it run (and
@@ -37,7 +44,6 @@ Nothing here imports LangGraph or LangChain until a node is built or used.
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -47,6 +53,7 @@ from canopy.authorize import _jsonable, ledger_path_for, open_ledger
 from canopy.decisions.model import CanopyPermissionError, Decision
 from canopy.evidence.binding import action_hash
 from canopy.integrations.guards import AgentContext, PathLike, ToolGate
+from canopy.integrations.refusals import Blocked, approve_command, gated_acall, gated_call
 
 if TYPE_CHECKING:
     from langchain_core.messages import ToolCall, ToolMessage
@@ -82,16 +89,15 @@ class _ToolReportedError(Exception):
 
 @dataclass(slots=True)
 class _Run:
-    """Runs the node's execute once and keeps what it returned."""
+    """Runs the node's execute and keeps what it returned."""
 
     outcome: Outcome = None
-    ran: bool = False
 
     def keep(self, outcome: Outcome) -> Any:
         """What the tool_result records: the message content, not the message object."""
         from langchain_core.messages import ToolMessage
 
-        self.outcome, self.ran = outcome, True
+        self.outcome = outcome
         if isinstance(outcome, ToolMessage):
             if outcome.status == "error":
                 raise _ToolReportedError(outcome)
@@ -122,6 +128,7 @@ class ToolCallGovernor:
         object.__setattr__(self, "action_types", dict(self.action_types))
         for action_type in {None, *self.action_types.values()}:
             # "return": REQUIRE_APPROVAL comes back as a decision, for interrupt or block.
+            # Interrupts name their approval; reuse would shift their order (module doc).
             self._gates[action_type] = ToolGate.local(
                 agent_ctx=self.agent_ctx,
                 action_type=action_type,
@@ -129,6 +136,7 @@ class ToolCallGovernor:
                 audit_log_path=self.audit_log_path,
                 policy_file=self.policy_file,
                 record_results=self.record_results,
+                reuse_approvals=self.approvals is Approvals.BLOCK,
             )
 
     def gate_for(self, tool: str) -> ToolGate:
@@ -141,10 +149,12 @@ class ToolCallGovernor:
         call = request.tool_call
         gate, run = self.gate_for(call["name"]), _Run()
         try:
-            decision = gate.call(call["name"], call["args"], lambda: run.keep(execute(request)))
-            if run.ran:
+            blocked = gated_call(
+                gate, call["name"], call["args"], lambda: run.keep(execute(request))
+            )
+            if not isinstance(blocked, Blocked):
                 return run.outcome
-            approved = self._approved_authorization(call, decision)
+            approved = self._approved_authorization(call, blocked)
             if not isinstance(approved, str):
                 return approved
             try:
@@ -152,10 +162,10 @@ class ToolCallGovernor:
                     approved, call["name"], call["args"], lambda: run.keep(execute(request))
                 )
             except CanopyPermissionError as e:
-                return self._already_ran(call, approved) or _refusal(call, e)
+                return self._already_ran(call, approved) or self._refusal(
+                    call, Blocked(e.decision, e)
+                )
             return run.outcome
-        except CanopyPermissionError as e:
-            return _refusal(call, e)
         except _ToolReportedError as e:
             return e.message
 
@@ -170,36 +180,33 @@ class ToolCallGovernor:
             return run.keep(await execute(request))
 
         try:
-            decision = await gate.acall(call["name"], call["args"], run_once)
-            if run.ran:
+            blocked = await gated_acall(gate, call["name"], call["args"], run_once)
+            if not isinstance(blocked, Blocked):
                 return run.outcome
-            approved = self._approved_authorization(call, decision)
+            approved = self._approved_authorization(call, blocked)
             if not isinstance(approved, str):
                 return approved
             try:
                 await gate.acall_approved(approved, call["name"], call["args"], run_once)
             except CanopyPermissionError as e:
-                return self._already_ran(call, approved) or _refusal(call, e)
+                return self._already_ran(call, approved) or self._refusal(
+                    call, Blocked(e.decision, e)
+                )
             return run.outcome
-        except CanopyPermissionError as e:
-            return _refusal(call, e)
         except _ToolReportedError as e:
             return e.message
 
-    def _approved_authorization(
-        self, call: ToolCall, decision: Mapping[str, Any]
-    ) -> str | ToolMessage:
+    def _refusal(self, call: ToolCall, blocked: Blocked) -> ToolMessage:
+        ledger = ledger_path_for(self.audit_log_path)
+        return _message(call, "\n".join(blocked.lines(call["name"], ledger)), blocked.decision)
+
+    def _approved_authorization(self, call: ToolCall, blocked: Blocked) -> str | ToolMessage:
         """The authorization id to run under, or the refusal to answer with."""
+        decision = blocked.decision
+        if blocked.error is not None or self.approvals is Approvals.BLOCK:
+            return self._refusal(call, blocked)
         assert Decision(decision["decision"]) is Decision.REQUIRE_APPROVAL
         request = _approval_request(call, decision, self.audit_log_path)
-        if self.approvals is Approvals.BLOCK:
-            return _message(
-                call,
-                f"Canopy requires approval for {call['name']}: {decision.get('reason')} "
-                f"(authorization {decision.get('authorization_id')}). The tool was not run. "
-                f"An operator can approve it with `{request['approve_cli']}`.",
-                decision,
-            )
         from langgraph.types import interrupt
 
         answer = interrupt(request)
@@ -279,23 +286,13 @@ def _approval_request(
         "reason": decision.get("reason"),
         "authorization_id": authorization_id,
         "ledger": ledger,
-        "approve_cli": (
-            f"canopy approvals approve {shlex.quote(ledger)} {shlex.quote(authorization_id)} "
-            "--approver NAME"
-        ),
+        "approve_cli": approve_command(ledger, authorization_id),
         "approve_python": (
             f"canopy.record_approval_decision({authorization_id!r}, True, 'NAME', 'why', "
             f"audit_log_path={ledger!r})"
         ),
         "resume": {"authorization_id": authorization_id},
     }
-
-
-def _refusal(call: ToolCall, error: CanopyPermissionError) -> ToolMessage:
-    text = str(error)
-    if not text.startswith("Canopy"):
-        text = f"Canopy refused the call: {text}"
-    return _message(call, f"{text}. The tool was not run.", error.decision)
 
 
 def _message(

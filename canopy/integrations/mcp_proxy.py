@@ -12,7 +12,9 @@ schemas) and governs every ``tools/call`` with a ``ToolGate``:
   ``CallToolResult`` with ``isError: true`` naming the decision, the reason and
   the authorization id (and, for REQUIRE_APPROVAL, the ``canopy approvals
   approve`` command). Once an operator has approved, the same call with the same
-  arguments runs under that approval (checked, single use) in this proxy session.
+  arguments runs under that approval, once: the gate finds it on the ledger, so
+  this holds across proxy sessions too (the default agent identity is derived
+  from the upstream command, not from the session).
 - A tool the upstream did not list is refused without a decision: it cannot run.
 
 Resources and prompts, when the upstream offers them:
@@ -22,7 +24,7 @@ Resources and prompts, when the upstream offers them:
   local path (the path firewall applies), any other URI as ``read_resource``
   with the URI under ``resource`` (network URIs are analysed, custom schemes
   such as ``notes://today`` name data inside the upstream). A refusal is a
-  JSON-RPC error; nothing is forwarded.
+  JSON-RPC error with the same lines as a tool refusal; nothing is forwarded.
 - ``prompts/list`` and ``prompts/get`` are forwarded ungoverned: a prompt only
   renders text, and whatever that text leads to arrives as a governed tool call.
 
@@ -62,9 +64,10 @@ from pydantic import AnyUrl, BaseModel
 
 from canopy.authorize import ledger_path_for, open_ledger
 from canopy.canonical import canonical_bytes
-from canopy.decisions.model import CanopyPermissionError, Decision
+from canopy.decisions.model import Decision
 from canopy.errors import CanopyError
 from canopy.integrations.guards import ToolGate
+from canopy.integrations.refusals import Blocked, gated_acall
 
 __all__ = [
     "GovernedUpstream",
@@ -77,9 +80,8 @@ __all__ = [
 
 log = logging.getLogger("canopy.mcp_proxy")
 
-#: Pending REQUIRE_APPROVAL authorizations remembered per (tool, arguments).
-_MAX_PENDING = 8
 _RESOURCE_TOOL = "resources/read"
+_BLOCKING = (Decision.DENY, Decision.REQUIRE_APPROVAL)  # else: stopped after the decision
 
 
 class UpstreamStartError(CanopyError):
@@ -158,17 +160,15 @@ def _wire(result: BaseModel) -> dict[str, Any]:
     return result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Forward:
-    """The ``execute`` of a gate: one call to the upstream, and whether it started."""
+    """The ``execute`` of a gate: one call to the upstream."""
 
     session: ClientSession
     name: str
     args: dict[str, Any]
-    started: bool = False
 
     async def __call__(self) -> dict[str, Any]:
-        self.started = True
         result = await self.session.call_tool(self.name, self.args)
         if result.isError:
             raise _UpstreamToolError(result)
@@ -191,7 +191,6 @@ class GovernedUpstream:
     record_results: bool = False
     _gates: dict[str | None, ToolGate] = field(default_factory=dict)
     _tools: dict[str, types.Tool] = field(default_factory=dict)
-    _pending: dict[tuple[str, bytes], list[str]] = field(default_factory=dict)
 
     def gate(self, action_type: str | None) -> ToolGate:
         """One gate per fixed action type; ``None`` takes each tool's name as its type."""
@@ -236,84 +235,37 @@ class GovernedUpstream:
             )
         args = dict(arguments or {})
         gate = self.gate(self.action_types.get(name))
-        forward = _Forward(self.session, name, args)
         try:
-            wire = await self._run_approved(gate, forward)
-            if wire is None:
-                wire = await gate.acall(name, args, forward)
-        except CanopyPermissionError as e:
-            if forward.started:  # cannot happen: refusals come before the call
-                raise
-            self._remember(name, args, e.decision)
-            return self._refusal(name, e)
+            outcome = await gated_acall(gate, name, args, _Forward(self.session, name, args))
         except _UpstreamToolError as e:
             log.info("upstream error from %s: %s", name, e)
             return e.result
         except McpError as e:
             log.warning("upstream failed %s: %s", name, e)
             return _error_result(f"The upstream server failed on {name!r}: {e}")
+        if isinstance(outcome, Blocked):
+            return _error_result(*self._refusal(name, outcome))
         log.info("forwarded %s", name)
-        return types.CallToolResult.model_validate(wire)
+        return types.CallToolResult.model_validate(outcome)
 
-    async def _run_approved(self, gate: ToolGate, forward: _Forward) -> dict[str, Any] | None:
-        """Run under an approval given since this exact call was held (None: there is none).
-
-        ``acall_approved`` checks the approval is recorded, approves, is unexpired,
-        unused and bound to exactly these arguments; one that is not yet usable
-        stays remembered for the next attempt.
-        """
-        held = self._pending.get((forward.name, canonical_bytes(forward.args)), [])
-        for authorization_id in list(held):
-            try:
-                return await gate.acall_approved(  # type: ignore[no-any-return]
-                    authorization_id, forward.name, forward.args, forward
-                )
-            except CanopyPermissionError as e:
-                if forward.started:
-                    raise
-                log.debug("approval of %s not usable yet: %s", authorization_id, e)
-            finally:
-                if forward.started:
-                    held.remove(authorization_id)
-                    log.info("%s ran under the approval of %s", forward.name, authorization_id)
-        return None
-
-    def _remember(self, name: str, args: dict[str, Any], decision: Mapping[str, Any]) -> None:
-        authorization_id = decision.get("authorization_id")
-        if decision.get("decision") == Decision.REQUIRE_APPROVAL and authorization_id:
-            held = self._pending.setdefault((name, canonical_bytes(args)), [])
-            held.append(str(authorization_id))
-            del held[:-_MAX_PENDING]
-
-    def _refusal(self, name: str, error: CanopyPermissionError) -> types.CallToolResult:
-        decision = error.decision
-        verdict = str(decision.get("decision") or Decision.DENY)
-        authorization_id = decision.get("authorization_id")
-        log.info(
-            "%s %s: %s [authorization %s]", verdict, name, decision.get("reason"), authorization_id
-        )
-        lines = [
-            f"Canopy {verdict}: {name!r} was not forwarded to the upstream server.",
-            f"reason: {decision.get('reason') or error}",
-            f"action type: {decision.get('action_type')}",
-            f"authorization_id: {authorization_id}",
-        ]
-        if verdict == Decision.REQUIRE_APPROVAL and authorization_id:
-            lines += [
-                "An operator can approve it with:",
-                f"  canopy approvals approve {shlex.quote(str(self.ledger_path))} "
-                f"{authorization_id} --approver NAME",
-                "then call the tool again with the same arguments.",
-            ]
+    def _refusal(self, name: str, blocked: Blocked) -> tuple[str, dict[str, Any]]:
+        """The refusal's text and its ``canopy`` metadata; logged, one line."""
+        decision = blocked.decision
+        verdict = decision.get("decision")
         meta = {
-            "canopy": {
-                "decision": verdict,
-                "reason": decision.get("reason"),
-                "authorization_id": authorization_id,
-                "action_type": decision.get("action_type"),
-            }
+            "decision": str(verdict) if verdict in _BLOCKING else "BLOCKED",
+            "reason": decision.get("reason"),
+            "authorization_id": decision.get("authorization_id"),
+            "action_type": decision.get("action_type"),
         }
-        return _error_result("\n".join(lines), meta)
+        log.info(
+            "%s %s: %s [authorization %s]",
+            meta["decision"],
+            name,
+            meta["reason"] or blocked.error,
+            meta["authorization_id"],
+        )
+        return "\n".join(blocked.lines(name, self.ledger_path)), {"canopy": meta}
 
     # --- resources and prompts ---------------------------------------------------------
 
@@ -324,27 +276,11 @@ class GovernedUpstream:
         async def forward() -> dict[str, Any]:
             return _wire(await self.session.read_resource(_any_url(uri)))
 
-        try:
-            wire = await self.gate(action_type).acall(_RESOURCE_TOOL, payload, forward)
-        except CanopyPermissionError as e:
-            decision = e.decision
-            log.info("%s %s: %s", decision.get("decision"), uri, decision.get("reason"))
-            raise McpError(
-                types.ErrorData(
-                    code=types.INVALID_REQUEST,
-                    message=(
-                        f"Canopy {decision.get('decision') or Decision.DENY}: reading {uri} "
-                        f"was not forwarded: {decision.get('reason') or e} "
-                        f"[authorization_id {decision.get('authorization_id')}]"
-                    ),
-                    data={
-                        "canopy": {
-                            k: decision.get(k) for k in ("decision", "reason", "authorization_id")
-                        }
-                    },
-                )
-            ) from e
-        return types.ReadResourceResult.model_validate(wire)
+        outcome = await gated_acall(self.gate(action_type), _RESOURCE_TOOL, payload, forward)
+        if isinstance(outcome, Blocked):
+            text, data = self._refusal(f"{_RESOURCE_TOOL} {uri}", outcome)
+            raise McpError(types.ErrorData(code=types.INVALID_REQUEST, message=text, data=data))
+        return types.ReadResourceResult.model_validate(outcome)
 
 
 def resource_action(uri: str) -> tuple[str, dict[str, Any]]:

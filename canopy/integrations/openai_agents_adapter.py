@@ -7,7 +7,10 @@ exactly the parsed object, and only then calls the original invoker with the
 same string; the gate writes the authorization, execution and tool_result
 events. A blocked call either becomes a refusal the model reads as the tool's
 output, so the run goes on (``on_block="message"``), or ends the run with
-``CanopyPermissionError`` (``"raise"``).
+``CanopyPermissionError`` (``"raise"``). Once an operator approves a
+REQUIRE_APPROVAL, the model (in this run or a later one) calling the tool again
+with the same arguments runs it once, under that approval; ``run_approved``
+runs it from code that holds the authorization id.
 
 ``govern_agent`` clones an agent (and the agents its handoffs reach) with every
 function tool governed. Tools that do not run through a Python invoker, hosted
@@ -26,9 +29,7 @@ import copy
 import dataclasses
 import json
 import math
-import shlex
-from collections.abc import Awaitable, Callable, Mapping
-from enum import StrEnum
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agents import Agent, FunctionTool, Handoff
@@ -38,6 +39,7 @@ from agents.tool_context import ToolContext
 from canopy.authorize import ledger_path_for
 from canopy.decisions.model import CanopyPermissionError, Decision
 from canopy.integrations.guards import AgentContext, PathLike, ToolGate
+from canopy.integrations.refusals import Blocked, OnBlock, gated_acall
 
 __all__ = [
     "CanopyToolCallBlocked",
@@ -51,13 +53,6 @@ Invoker = Callable[[ToolContext[Any], str], Awaitable[Any]]
 
 #: Marks a governed invoker; holds what ``run_approved`` needs.
 _GOVERNED = "__canopy_governed__"
-
-
-class OnBlock(StrEnum):
-    """What a governed tool does when Canopy does not let a call run."""
-
-    MESSAGE = "message"  # the refusal is the tool's output: the model reads it, the run goes on
-    RAISE = "raise"  # CanopyToolCallBlocked ends the run
 
 
 class CanopyToolCallBlocked(CanopyPermissionError, AgentsException):
@@ -127,34 +122,14 @@ def _parse_arguments(input_json: str) -> dict[str, Any]:
     return value
 
 
-def _refusal(tool: str, decision: Mapping[str, Any], error: BaseException, ledger: str) -> str:
-    """What the model reads instead of the tool's output."""
-    verdict = str(decision.get("decision") or Decision.DENY)
-    blocked = verdict in (Decision.DENY, Decision.REQUIRE_APPROVAL)
-    aid = decision.get("authorization_id")
-    lines = [
-        f"Canopy blocked this call to {tool}; the tool did not run.",
-        f"decision: {verdict if blocked else Decision.DENY}",
-        f"reason: {decision.get('reason') if blocked else error}",
-        f"authorization_id: {aid or 'none (nothing was decided)'}",
-    ]
-    if verdict == Decision.REQUIRE_APPROVAL and aid:
-        lines.append(
-            "It needs an operator's approval: `canopy approvals approve "
-            f"{ledger} {aid} --approver NAME`. Tell the user it is waiting for approval; "
-            "do not retry the call."
-        )
-    else:
-        lines.append("Do not retry this call with the same arguments.")
-    return "\n".join(lines)
-
-
 def _invoker(gate: ToolGate, tool: str, original: Invoker, on_block: OnBlock) -> Invoker:
-    def blocked(decision: Mapping[str, Any], error: BaseException) -> str:
+    def refuse(blocked: Blocked) -> str:
         if on_block is OnBlock.RAISE:
-            raise CanopyToolCallBlocked(str(error), dict(decision)) from error
-        ledger = shlex.quote(str(ledger_path_for(gate.audit_log_path)))
-        return _refusal(tool, decision, error, ledger)
+            # The gate raises every block (its mode is "raise"): there is an error.
+            raise CanopyToolCallBlocked(
+                str(blocked.error), dict(blocked.decision)
+            ) from blocked.error
+        return "\n".join(blocked.lines(tool, ledger_path_for(gate.audit_log_path)))
 
     # The annotation matters: the SDK reads it to choose the context it passes.
     async def governed(ctx: ToolContext[Any], input_json: str) -> Any:
@@ -162,22 +137,10 @@ def _invoker(gate: ToolGate, tool: str, original: Invoker, on_block: OnBlock) ->
             arguments = _parse_arguments(input_json)
         except _MalformedArgumentsError as e:
             reason = f"the arguments are {e}"
-            error = CanopyPermissionError(f"{tool} not run: {reason}")
-            return blocked({"decision": Decision.DENY, "reason": reason}, error)
-
-        started = False
-
-        async def execute() -> Any:
-            nonlocal started
-            started = True
-            return await original(ctx, input_json)
-
-        try:
-            return await gate.acall(tool, arguments, execute)
-        except CanopyPermissionError as e:
-            if started:
-                raise  # the tool's own error, recorded by the gate as its result
-            return blocked(e.decision, e)
+            decision = {"decision": Decision.DENY, "reason": reason}
+            return refuse(Blocked(decision, CanopyPermissionError(f"{tool} not run: {reason}")))
+        outcome = await gated_acall(gate, tool, arguments, lambda: original(ctx, input_json))
+        return refuse(outcome) if isinstance(outcome, Blocked) else outcome
 
     setattr(governed, _GOVERNED, _Governed(gate, tool, original))
     return governed

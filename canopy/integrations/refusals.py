@@ -5,18 +5,38 @@ run goes on and the model can adapt. The words matter: the model must learn
 that the tool did not run, why, which authorization to cite, and, for
 REQUIRE_APPROVAL, that an operator can approve it, after which the very same
 call runs once (``ToolGate`` reuses the approval).
+
+``gated_call`` / ``gated_acall`` run a call through a ``ToolGate`` and tell a
+block (nothing ran) from the tool's own errors, which every adapter needs.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from canopy.decisions.model import Decision
+from canopy.decisions.model import CanopyPermissionError, Decision
 
-__all__ = ["OnBlock", "approve_command", "refusal_lines"]
+if TYPE_CHECKING:
+    from canopy.integrations.guards import ToolGate
+
+__all__ = [
+    "Blocked",
+    "OnBlock",
+    "approve_command",
+    "gated_acall",
+    "gated_call",
+    "refusal_lines",
+]
+
+T = TypeVar("T")
+
+#: How the gate's own DENY / REQUIRE_APPROVAL errors begin (``guards._first_step``).
+#: Any other ``CanopyPermissionError`` stopped the call after the decision.
+_DECISION_ERRORS = ("Canopy denied ", "Canopy requires approval ")
 
 
 class OnBlock(StrEnum):
@@ -34,14 +54,22 @@ def approve_command(ledger: Any, authorization_id: str) -> str:
     )
 
 
+def _after_decision(error: BaseException, reason: Any) -> bool:
+    """Whether ``error`` says more than the decision: it stopped the call afterwards."""
+    message = str(error)
+    return not message.startswith(_DECISION_ERRORS) and str(reason) not in message
+
+
 def refusal_lines(
     tool: str, decision: Mapping[str, Any], ledger: Any, error: BaseException | None = None
 ) -> list[str]:
     """The refusal as lines: what was blocked, the decision, the reason, what next.
 
-    ``error`` is the exception that blocked the call; when it happened after
+    ``error`` is the exception that blocked the call. When it happened after
     the decision (an approval that does not fit, evidence that could not be
-    written), its message is the reason the call did not run.
+    written, a failing ``agent_ctx``), its message says why the call did not
+    run: as the reason if there was no DENY or REQUIRE_APPROVAL, else on a
+    ``why it did not run:`` line of its own.
     """
     verdict = decision.get("decision")
     authorization_id = decision.get("authorization_id")
@@ -50,9 +78,15 @@ def refusal_lines(
     lines = [
         f"Canopy blocked this call to {tool}; the tool did not run.",
         f"decision: {verdict if blocked_by_decision else 'BLOCKED'}",
+    ]
+    if decision.get("action_type"):
+        lines.append(f"action_type: {decision['action_type']}")
+    lines += [
         f"reason: {reason}",
         f"authorization_id: {authorization_id or 'none (nothing was decided)'}",
     ]
+    if blocked_by_decision and error is not None and _after_decision(error, reason):
+        lines.append(f"why it did not run: {error}")
     if verdict == Decision.REQUIRE_APPROVAL and authorization_id:
         lines.append(
             "It needs an operator's approval: "
@@ -63,3 +97,66 @@ def refusal_lines(
     else:
         lines.append("Do not retry this call with the same arguments.")
     return lines
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A call the gate did not let start: nothing ran.
+
+    ``error`` is what the gate raised; ``None`` when it handed a REQUIRE_APPROVAL
+    decision back (``on_require_approval="return"``).
+    """
+
+    decision: Mapping[str, Any]
+    error: CanopyPermissionError | None = None
+
+    def lines(self, tool: str, ledger: Any) -> list[str]:
+        """``refusal_lines`` of this block."""
+        return refusal_lines(tool, self.decision, ledger, self.error)
+
+
+@dataclass(slots=True)
+class _Watch(Generic[T]):
+    """Wraps a gate's ``execute`` to know whether the gate let it start."""
+
+    execute: Callable[[], T]
+    started: bool = False
+
+    def run(self) -> T:
+        self.started = True
+        return self.execute()
+
+    def outcome(self, returned: Any) -> Any:
+        """What the gate returned: the result, or a REQUIRE_APPROVAL it handed back."""
+        return returned if self.started else Blocked(returned)
+
+    def blocked(self, error: CanopyPermissionError) -> Blocked:
+        if self.started:
+            raise error  # the tool's own error, recorded by the gate as its result
+        return Blocked(error.decision, error)
+
+
+def gated_call(
+    gate: ToolGate, tool: str, arguments: Mapping[str, Any], execute: Callable[[], T]
+) -> T | Blocked:
+    """``gate.call``: ``execute()``'s result if it ran, ``Blocked`` if the gate stopped it.
+
+    A ``CanopyPermissionError`` raised once ``execute`` started is the tool's
+    own (a nested guard, say): it propagates, as do all the tool's errors.
+    """
+    watch = _Watch(execute)
+    try:
+        return watch.outcome(gate.call(tool, arguments, watch.run))  # type: ignore[no-any-return]
+    except CanopyPermissionError as e:
+        return watch.blocked(e)
+
+
+async def gated_acall(
+    gate: ToolGate, tool: str, arguments: Mapping[str, Any], execute: Callable[[], Awaitable[T]]
+) -> T | Blocked:
+    """``gated_call`` for an async ``execute`` (``gate.acall``)."""
+    watch = _Watch(execute)
+    try:
+        return watch.outcome(await gate.acall(tool, arguments, watch.run))  # type: ignore[no-any-return]
+    except CanopyPermissionError as e:
+        return watch.blocked(e)
