@@ -236,3 +236,15 @@ def test_refusal_lines(ledger: Path) -> None:
         "reason: agent_ctx failed",
         "authorization_id: none (nothing was decided)",
     ]
+
+
+def test_a_call_can_name_its_own_action_type(ledger: Path) -> None:
+    gate = ToolGate.local(agent_ctx=CTX, audit_log_path=ledger)
+    # "notes" as its own name is a harmless unknown action; as delete_file it is decided so.
+    assert gate.call("notes", {"path": "notes.txt"}, lambda: "read") == "read"
+    with pytest.raises(CanopyPermissionError):
+        gate.call("notes", {"path": "/etc/passwd"}, lambda: "gone", action_type="delete_file")
+    auths = [e.fields for e in open_ledger(ledger).iter_events() if e.kind == "authorization"]
+    assert [a["action_type"] for a in auths[-1:]] == ["delete_file"]
+    assert gate.action_type_for("notes") == "notes"
+    assert gate.action_type_for("notes", "delete_file") == "delete_file"

@@ -887,29 +887,49 @@ class ToolGate:
     def audit_log_path(self) -> PathLike | None:
         return self.settings.audit_log_path
 
-    def action_type_for(self, tool: str) -> str:
+    def action_type_for(self, tool: str, action_type: str | None = None) -> str:
+        """The action type a call of ``tool`` is decided as (``action_type`` wins)."""
+        if action_type is not None:
+            return action_type
         return tool if self.per_tool_action_type else self.settings.action_type
 
-    def _for(self, tool: str) -> _Settings:
-        if not self.per_tool_action_type:
+    def _for(self, tool: str, action_type: str | None) -> _Settings:
+        if action_type is None and not self.per_tool_action_type:
             return self.settings
         if not isinstance(tool, str) or not tool.strip():
             raise TypeError(f"a tool name must be a non-empty string, got {tool!r}")
-        return dataclasses.replace(self.settings, action_type=tool)
+        return dataclasses.replace(
+            self.settings, action_type=self.action_type_for(tool, action_type)
+        )
 
-    def call(self, tool: str, arguments: Mapping[str, Any], execute: Callable[[], T]) -> Any:
-        """``execute()`` if cleared; the decision dict if REQUIRE_APPROVAL is returned."""
-        settings, payload = self._for(tool), _arguments(tool, arguments)
+    def call(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        execute: Callable[[], T],
+        *,
+        action_type: str | None = None,
+    ) -> Any:
+        """``execute()`` if cleared; the decision dict if REQUIRE_APPROVAL is returned.
+
+        ``action_type`` decides this call as that type instead of the gate's.
+        """
+        settings, payload = self._for(tool, action_type), _arguments(tool, arguments)
         clearance = _clear(settings, tool, payload)
         if not clearance.run:
             return clearance.decision
         return _run(_Recorder.for_clearance(settings, tool, clearance, payload), execute, (), {})
 
     async def acall(
-        self, tool: str, arguments: Mapping[str, Any], execute: Callable[[], Awaitable[T]]
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        execute: Callable[[], Awaitable[T]],
+        *,
+        action_type: str | None = None,
     ) -> Any:
-        """``await execute()`` if cleared; the decision dict if REQUIRE_APPROVAL is returned."""
-        settings, payload = self._for(tool), _arguments(tool, arguments)
+        """``call`` for an async ``execute``."""
+        settings, payload = self._for(tool, action_type), _arguments(tool, arguments)
         clearance = await _clear_async(settings, tool, payload)
         if not clearance.run:
             return clearance.decision
@@ -922,9 +942,12 @@ class ToolGate:
         tool: str,
         arguments: Mapping[str, Any],
         execute: Callable[[], T],
+        *,
+        action_type: str | None = None,
     ) -> T:
         """Run a call approved after its REQUIRE_APPROVAL, under ``execute_approved``'s checks."""
-        return _run(self._approved(authorization_id, tool, arguments), execute, (), {})  # type: ignore[no-any-return]
+        recorder = self._approved(authorization_id, tool, arguments, action_type)
+        return _run(recorder, execute, (), {})  # type: ignore[no-any-return]
 
     async def acall_approved(
         self,
@@ -932,19 +955,25 @@ class ToolGate:
         tool: str,
         arguments: Mapping[str, Any],
         execute: Callable[[], Awaitable[T]],
+        *,
+        action_type: str | None = None,
     ) -> T:
         """``call_approved`` for an async ``execute``."""
-        recorder = self._approved(authorization_id, tool, arguments)
+        recorder = self._approved(authorization_id, tool, arguments, action_type)
         return await _run_async(recorder, execute, (), {})  # type: ignore[no-any-return]
 
     def _approved(
-        self, authorization_id: str, tool: str, arguments: Mapping[str, Any]
+        self,
+        authorization_id: str,
+        tool: str,
+        arguments: Mapping[str, Any],
+        action_type: str | None,
     ) -> _Recorder:
         return _begin_approved(
             authorization_id,
             tool,
             _arguments(tool, arguments),
-            action_type=self.action_type_for(tool),
+            action_type=self.action_type_for(tool, action_type),
             audit_log_path=self.settings.audit_log_path,
             record_results=self.settings.record_results,
         )

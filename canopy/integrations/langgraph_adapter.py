@@ -121,36 +121,36 @@ class ToolCallGovernor:
     action_types: Mapping[str, str] = field(default_factory=dict)
     approvals: Approvals = Approvals.INTERRUPT
     record_results: bool = False
-    _gates: dict[str | None, ToolGate] = field(default_factory=dict, init=False, repr=False)
+    gate: ToolGate = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "approvals", Approvals(self.approvals))
         object.__setattr__(self, "action_types", dict(self.action_types))
-        for action_type in {None, *self.action_types.values()}:
-            # "return": REQUIRE_APPROVAL comes back as a decision, for interrupt or block.
-            # Interrupts name their approval; reuse would shift their order (module doc).
-            self._gates[action_type] = ToolGate.local(
-                agent_ctx=self.agent_ctx,
-                action_type=action_type,
-                on_require_approval="return",
-                audit_log_path=self.audit_log_path,
-                policy_file=self.policy_file,
-                record_results=self.record_results,
-                reuse_approvals=self.approvals is Approvals.BLOCK,
-            )
-
-    def gate_for(self, tool: str) -> ToolGate:
-        return self._gates[self.action_types.get(tool)]
+        # "return": REQUIRE_APPROVAL comes back as a decision, for interrupt or block.
+        # Interrupts name their approval; reuse would shift their order (module doc).
+        gate = ToolGate.local(
+            agent_ctx=self.agent_ctx,
+            on_require_approval="return",
+            audit_log_path=self.audit_log_path,
+            policy_file=self.policy_file,
+            record_results=self.record_results,
+            reuse_approvals=self.approvals is Approvals.BLOCK,
+        )
+        object.__setattr__(self, "gate", gate)
 
     def wrap(self, request: ToolCallRequest, execute: Execute) -> Outcome:
         """Decide the call, then run it, pause for approval, or refuse it."""
         if request.tool is None:  # unknown tool: the node answers without running anything
             return execute(request)
         call = request.tool_call
-        gate, run = self.gate_for(call["name"]), _Run()
+        name, action_type, run = call["name"], self.action_types.get(call["name"]), _Run()
         try:
             blocked = gated_call(
-                gate, call["name"], call["args"], lambda: run.keep(execute(request))
+                self.gate,
+                name,
+                call["args"],
+                lambda: run.keep(execute(request)),
+                action_type=action_type,
             )
             if not isinstance(blocked, Blocked):
                 return run.outcome
@@ -158,8 +158,12 @@ class ToolCallGovernor:
             if not isinstance(approved, str):
                 return approved
             try:
-                gate.call_approved(
-                    approved, call["name"], call["args"], lambda: run.keep(execute(request))
+                self.gate.call_approved(
+                    approved,
+                    name,
+                    call["args"],
+                    lambda: run.keep(execute(request)),
+                    action_type=action_type,
                 )
             except CanopyPermissionError as e:
                 return self._already_ran(call, approved) or self._refusal(
@@ -174,20 +178,24 @@ class ToolCallGovernor:
         if request.tool is None:
             return await execute(request)
         call = request.tool_call
-        gate, run = self.gate_for(call["name"]), _Run()
+        name, action_type, run = call["name"], self.action_types.get(call["name"]), _Run()
 
         async def run_once() -> Any:
             return run.keep(await execute(request))
 
         try:
-            blocked = await gated_acall(gate, call["name"], call["args"], run_once)
+            blocked = await gated_acall(
+                self.gate, name, call["args"], run_once, action_type=action_type
+            )
             if not isinstance(blocked, Blocked):
                 return run.outcome
             approved = self._approved_authorization(call, blocked)
             if not isinstance(approved, str):
                 return approved
             try:
-                await gate.acall_approved(approved, call["name"], call["args"], run_once)
+                await self.gate.acall_approved(
+                    approved, name, call["args"], run_once, action_type=action_type
+                )
             except CanopyPermissionError as e:
                 return self._already_ran(call, approved) or self._refusal(
                     call, Blocked(e.decision, e)

@@ -189,22 +189,17 @@ class GovernedUpstream:
     action_types: Mapping[str, str] = field(default_factory=dict)
     policy_file: str | os.PathLike[str] | None = None
     record_results: bool = False
-    _gates: dict[str | None, ToolGate] = field(default_factory=dict)
+    gate: ToolGate = field(init=False)
     _tools: dict[str, types.Tool] = field(default_factory=dict)
 
-    def gate(self, action_type: str | None) -> ToolGate:
-        """One gate per fixed action type; ``None`` takes each tool's name as its type."""
-        gate = self._gates.get(action_type)
-        if gate is None:
-            gate = ToolGate.local(
-                agent_ctx=self.agent_ctx,
-                action_type=action_type,
-                audit_log_path=self.ledger_path,
-                policy_file=self.policy_file,
-                record_results=self.record_results,
-            )
-            self._gates[action_type] = gate
-        return gate
+    def __post_init__(self) -> None:
+        # Tools are decided as their own name unless action_types says otherwise.
+        self.gate = ToolGate.local(
+            agent_ctx=self.agent_ctx,
+            audit_log_path=self.ledger_path,
+            policy_file=self.policy_file,
+            record_results=self.record_results,
+        )
 
     # --- tools ---------------------------------------------------------------------
 
@@ -234,9 +229,11 @@ class GovernedUpstream:
                 "Nothing was forwarded."
             )
         args = dict(arguments or {})
-        gate = self.gate(self.action_types.get(name))
+        forward = _Forward(self.session, name, args)
         try:
-            outcome = await gated_acall(gate, name, args, _Forward(self.session, name, args))
+            outcome = await gated_acall(
+                self.gate, name, args, forward, action_type=self.action_types.get(name)
+            )
         except _UpstreamToolError as e:
             log.info("upstream error from %s: %s", name, e)
             return e.result
@@ -276,7 +273,9 @@ class GovernedUpstream:
         async def forward() -> dict[str, Any]:
             return _wire(await self.session.read_resource(_any_url(uri)))
 
-        outcome = await gated_acall(self.gate(action_type), _RESOURCE_TOOL, payload, forward)
+        outcome = await gated_acall(
+            self.gate, _RESOURCE_TOOL, payload, forward, action_type=action_type
+        )
         if isinstance(outcome, Blocked):
             text, data = self._refusal(f"{_RESOURCE_TOOL} {uri}", outcome)
             raise McpError(types.ErrorData(code=types.INVALID_REQUEST, message=text, data=data))

@@ -137,7 +137,12 @@ class _Watch(Generic[T]):
 
 
 def gated_call(
-    gate: ToolGate, tool: str, arguments: Mapping[str, Any], execute: Callable[[], T]
+    gate: ToolGate,
+    tool: str,
+    arguments: Mapping[str, Any],
+    execute: Callable[[], T],
+    *,
+    action_type: str | None = None,
 ) -> T | Blocked:
     """``gate.call``: ``execute()``'s result if it ran, ``Blocked`` if the gate stopped it.
 
@@ -146,17 +151,24 @@ def gated_call(
     """
     watch = _Watch(execute)
     try:
-        return watch.outcome(gate.call(tool, arguments, watch.run))  # type: ignore[no-any-return]
+        returned = gate.call(tool, arguments, watch.run, action_type=action_type)
+        return watch.outcome(returned)  # type: ignore[no-any-return]
     except CanopyPermissionError as e:
         return watch.blocked(e)
 
 
 async def gated_acall(
-    gate: ToolGate, tool: str, arguments: Mapping[str, Any], execute: Callable[[], Awaitable[T]]
+    gate: ToolGate,
+    tool: str,
+    arguments: Mapping[str, Any],
+    execute: Callable[[], Awaitable[T]],
+    *,
+    action_type: str | None = None,
 ) -> T | Blocked:
     """``gated_call`` for an async ``execute`` (``gate.acall``)."""
     watch = _Watch(execute)
     try:
-        return watch.outcome(await gate.acall(tool, arguments, watch.run))  # type: ignore[no-any-return]
+        returned = await gate.acall(tool, arguments, watch.run, action_type=action_type)
+        return watch.outcome(returned)  # type: ignore[no-any-return]
     except CanopyPermissionError as e:
         return watch.blocked(e)
