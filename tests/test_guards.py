@@ -392,6 +392,107 @@ def test_async_errors_are_recorded_and_reraised(ledger: Path) -> None:
     assert (outcome.fields["status"], outcome.fields["error_type"]) == ("error", "TimeoutError")
 
 
+def _hold_write_lock(path: Path, seconds: float) -> threading.Thread:
+    """Another connection takes the ledger's write lock for ``seconds``: every
+    append meanwhile waits for it (as it would behind another process)."""
+    import sqlite3
+
+    taken = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+        taken.set()
+        threading.Event().wait(seconds)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(10)
+    return holder
+
+
+def test_async_tools_never_stall_the_event_loop_on_the_ledger(ledger: Path) -> None:
+    """The decision, execution and tool_result writes of an async tool wait for
+    the disk (and here for another writer's lock) on a worker thread: other
+    coroutines keep running meanwhile."""
+
+    @safe_tool(action_type="execute_shell", agent_ctx=CTX, audit_log_path=ledger)
+    async def run_cmd(command: str) -> str:
+        return f"would run: {command}"
+
+    asyncio.run(run_cmd("echo warm"))  # the ledger exists; its runtime is open
+
+    async def scenario() -> tuple[str, int]:
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticking = asyncio.create_task(ticker())
+        holder = _hold_write_lock(ledger, 0.5)
+        try:
+            result = await run_cmd("echo hi")
+        finally:
+            stop.set()
+            await ticking
+            holder.join()
+        return result, ticks
+
+    result, ticks = asyncio.run(scenario())
+    assert result == "would run: echo hi"
+    # The call waited ~0.5 s for the lock; a stalled loop would not tick at all.
+    assert ticks >= 15, f"the event loop ticked {ticks} times while the ledger waited"
+    aid = last_authorization_id(ledger)
+    assert kinds(ledger, aid) == ["authorization", "execution", "tool_result"]
+    assert_verifies(ledger)
+
+
+def test_a_call_cancelled_while_its_evidence_is_written_never_runs_and_says_so(
+    ledger: Path,
+) -> None:
+    """Cancelled while the ledger work was under way: that work completes (the
+    authorization and execution events stand), the tool never runs, and a
+    tool_result records that it was cancelled before running."""
+    ran: list[str] = []
+
+    @safe_tool(action_type="execute_shell", agent_ctx=CTX, audit_log_path=ledger)
+    async def run_cmd(command: str) -> str:
+        ran.append(command)
+        return f"would run: {command}"
+
+    asyncio.run(run_cmd("echo warm"))
+    before = open_ledger(ledger).size()
+
+    async def scenario() -> None:
+        holder = _hold_write_lock(ledger, 0.4)
+        call = asyncio.create_task(run_cmd("echo never"))
+        await asyncio.sleep(0.1)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.to_thread(holder.join)
+
+    asyncio.run(scenario())
+    reader = open_ledger(ledger)
+    for _ in range(200):  # the worker finishes the evidence after the cancel
+        if reader.size() >= before + 3:
+            break
+        threading.Event().wait(0.025)
+    assert ran == ["echo warm"]
+    aid = last_authorization_id(ledger)
+    assert kinds(ledger, aid) == ["authorization", "execution", "tool_result"]
+    outcome = of_kind(ledger, aid, "tool_result")
+    assert (outcome.fields["status"], outcome.fields["error_type"]) == ("error", "CancelledError")
+    assert outcome.fields["error_message"] == "cancelled before the tool ran"
+    assert_verifies(ledger)
+
+
 # --- REQUIRE_APPROVAL ----------------------------------------------------------
 
 PAID: list[float] = []
