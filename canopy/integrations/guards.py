@@ -581,11 +581,11 @@ class _Handoff:
 
 @dataclass(frozen=True, slots=True)
 class _Clearance:
-    """What the decision (and, if asked, the approval) lets a call do."""
+    """What the decision (and, if asked, the approval) lets a call do. The call
+    runs when clearing it also wrote its execution event (a recorder)."""
 
     decision: Mapping[str, Any]
     approval_id: str | None
-    run: bool  # False: hand the REQUIRE_APPROVAL decision back (ApprovalMode.RETURN)
     approved_earlier: str | None = None  # the authorization whose approval this call uses
     ask: bool = False  # not decided yet: the approval callback must be asked first
 
@@ -636,17 +636,18 @@ def _clear_without_asking(
     """Decide, look for a standing approval and, if the call may run, write its
     execution event: everything before the tool that needs no answer from an
     approval callback (which may be a coroutine, so it is asked on the loop).
-    ``(clearance, None)`` with ``run=False`` and no approval means: ask."""
+    ``(clearance, None)`` means: do not run (ApprovalMode.RETURN hands the
+    decision back), or ask first if ``clearance.ask``."""
     decision = settings.authorize(settings.context(tool), settings.action_type, payload)
     if earlier := _standing_approval(settings, tool, decision, payload):
-        clearance = _Clearance(decision, None, run=True, approved_earlier=earlier)
+        clearance = _Clearance(decision, None, approved_earlier=earlier)
     else:
         match _first_step(settings, tool, decision):
             case _Step.RETURN:
-                return _Clearance(decision, None, run=False), None
+                return _Clearance(decision, None), None
             case _Step.ASK:
-                return _Clearance(decision, None, run=False, ask=True), None
-        clearance = _Clearance(decision, None, run=True)
+                return _Clearance(decision, None, ask=True), None
+        clearance = _Clearance(decision, None)
     return clearance, _Recorder.for_clearance(settings, tool, clearance, payload)
 
 
@@ -693,7 +694,7 @@ def _begin_after_answer(
     answer: Any,
 ) -> tuple[_Clearance, _Recorder]:
     approval_id = _approval_after_answer(settings, tool, decision, payload, answer)
-    clearance = _Clearance(decision, approval_id, run=True)
+    clearance = _Clearance(decision, approval_id)
     return clearance, _Recorder.for_clearance(settings, tool, clearance, payload)
 
 
