@@ -368,11 +368,33 @@ def test_an_upstream_error_is_recorded_and_passed_back(
     assert "upstream exploded: disk on fire" in outcome.fields["error_message"]
 
 
-def test_a_tool_the_upstream_did_not_list_is_refused(proxy: LiveSession, ledger_path: Path) -> None:
+def test_a_tool_the_upstream_did_not_list_is_refused_and_recorded(
+    proxy: LiveSession, workdir: Path, ledger_path: Path
+) -> None:
     result = proxy.call("format_disk", {"device": "/dev/sda"})
 
     assert result.isError and "lists no tool of that name" in text_of(result)
-    assert not [e for e in events(ledger_path) if e.fields.get("action_type") == "format_disk"]
+    assert not [r for r in reached(workdir) if r["tool"] == "format_disk"]
+    auth = authorization_for(ledger_path, "format_disk", {"device": "/dev/sda"})
+    kinds = [e.kind for e in trail(ledger_path, auth.fields["authorization_id"])]
+    assert kinds == ["authorization", "execution", "tool_result"]
+    outcome = trail(ledger_path, auth.fields["authorization_id"])[-1].fields
+    assert outcome["status"] == "error" and outcome["error_type"] == "UnlistedToolError"
+    assert "nothing was forwarded" in outcome["error_message"]
+
+
+def test_a_hidden_tool_probed_with_a_destructive_payload_is_denied(
+    proxy: LiveSession, workdir: Path, ledger_path: Path
+) -> None:
+    result = proxy.call("execute_shell", {"command": "rm -r -f /"})
+
+    assert result.isError and field_of(text_of(result), "decision") == "DENY"
+    assert not [r for r in reached(workdir) if r["tool"] == "execute_shell"]
+    auth = authorization_for(ledger_path, "execute_shell", {"command": "rm -r -f /"})
+    assert auth.fields["decision"] == "DENY"
+    assert [e.kind for e in trail(ledger_path, auth.fields["authorization_id"])] == [
+        "authorization"
+    ]
 
 
 def test_every_decision_names_the_upstream_as_one_agent(

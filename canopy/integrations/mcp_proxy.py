@@ -15,7 +15,11 @@ schemas) and governs every ``tools/call`` with a ``ToolGate``:
   arguments runs under that approval, once: the gate finds it on the ledger, so
   this holds across proxy sessions too (the default agent identity is derived
   from the upstream command, not from the session).
-- A tool the upstream did not list is refused without a decision: it cannot run.
+- A tool the upstream did not list is never forwarded, but it is still decided
+  and recorded like any call (an agent probing for hidden tools leaves
+  evidence): a DENY or REQUIRE_APPROVAL is refused as above; otherwise the
+  ledger holds authorization, execution and a tool_result error
+  ``UnlistedToolError`` saying nothing was forwarded.
 
 Resources and prompts, when the upstream offers them:
 
@@ -72,6 +76,7 @@ from canopy.integrations.refusals import Blocked, gated_acall
 __all__ = [
     "GovernedUpstream",
     "ProxyConfig",
+    "UnlistedToolError",
     "UpstreamStartError",
     "default_agent_ctx",
     "resource_action",
@@ -160,6 +165,22 @@ def _wire(result: BaseModel) -> dict[str, Any]:
     return result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+class UnlistedToolError(Exception):
+    """The client called a tool the upstream does not list: recorded, never forwarded."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Unlisted:
+    """The ``execute`` of a gate for a tool the upstream does not list."""
+
+    name: str
+
+    async def __call__(self) -> dict[str, Any]:
+        raise UnlistedToolError(
+            f"the upstream server lists no tool named {self.name!r}; nothing was forwarded"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class _Forward:
     """The ``execute`` of a gate: one call to the upstream."""
@@ -222,17 +243,18 @@ class GovernedUpstream:
         """Decide, then forward only if cleared; refusals and errors are ``isError`` results."""
         if name not in self._tools:
             await self.list_tools()
-        if name not in self._tools:
-            log.warning("refused %s: the upstream lists no such tool", name)
-            return _error_result(
-                f"Canopy refused {name!r}: the upstream server lists no tool of that name. "
-                "Nothing was forwarded."
-            )
         args = dict(arguments or {})
-        forward = _Forward(self.session, name, args)
+        listed = name in self._tools
+        forward = _Forward(self.session, name, args) if listed else _Unlisted(name)
         try:
             outcome = await gated_acall(
                 self.gate, name, args, forward, action_type=self.action_types.get(name)
+            )
+        except UnlistedToolError:
+            log.warning("refused %s: the upstream lists no such tool", name)
+            return _error_result(
+                f"Canopy refused {name!r}: the upstream server lists no tool of that name. "
+                "Nothing was forwarded; the attempt is recorded in the ledger."
             )
         except _UpstreamToolError as e:
             log.info("upstream error from %s: %s", name, e)
