@@ -11,16 +11,21 @@ analyse in full is refused rather than truncated.
 from __future__ import annotations
 
 import os
+import posixpath
+import re
+import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
+from urllib.parse import urljoin
 
 from canopy.canonical import canonical_text
 from canopy.decisions.action import CANONICAL_ACTION_TYPES, ActionView
 from canopy.decisions.analyzers import money as money_analyzer
 from canopy.decisions.analyzers import net
 from canopy.decisions.analyzers.shell_model import ShellAnalysis
+from canopy.decisions.analyzers.shell_paths import remote_url
 from canopy.errors import CanonicalEncodingError, MalformedInputError
 
 __all__ = [
@@ -90,7 +95,22 @@ ACTION_ALIASES: dict[str, str] = {
         "delete_file",
     ),
     **dict.fromkeys(
-        ("read", "cat", "open_file", "file_read", "view_file", "get_file", "read_text"),
+        (
+            "read",
+            "cat",
+            "open_file",
+            "file_read",
+            "view_file",
+            "get_file",
+            "read_text",
+            "view",
+            "read_text_file",
+            "read_multiple_files",
+            "read_media_file",
+            "get_file_contents",
+            "fs_read",
+            "readfile",
+        ),
         "read_file",
     ),
     **dict.fromkeys(
@@ -161,6 +181,62 @@ ACTION_ALIASES: dict[str, str] = {
     ),
     **dict.fromkeys(("sql", "query", "db_query", "run_sql", "database"), "query_database"),
 }
+
+#: Action types that run code in an interpreter: read as ``execute_shell`` running that
+#: interpreter (``python3 -c CODE``), with the language their code is in unless the
+#: payload names one (None: the payload must say, else the code is read as shell).
+CODE_ACTION_LANGUAGES: dict[str, str | None] = {
+    **dict.fromkeys(
+        (
+            "execute_python",
+            "run_python",
+            "python",
+            "python_repl",
+            "python_exec",
+            "exec_python",
+            "code_interpreter",
+        ),
+        "python",
+    ),
+    **dict.fromkeys(
+        ("ipython", "jupyter", "notebook", "run_cell", "execute_cell", "notebook_cell"), "ipython"
+    ),
+    **dict.fromkeys(
+        ("run_javascript", "execute_javascript", "javascript", "node", "run_js"), "javascript"
+    ),
+    **dict.fromkeys(("run_code", "execute_code", "code_execution", "exec_code"), None),
+}
+ACTION_ALIASES.update(dict.fromkeys(CODE_ACTION_LANGUAGES, "execute_shell"))
+#: How a language's one-liner is run, as the argv prefix before the code.
+_INTERPRETERS: dict[str, tuple[str, ...]] = {
+    "python": ("python3", "-c"),
+    "python3": ("python3", "-c"),
+    "py": ("python3", "-c"),
+    "javascript": ("node", "-e"),
+    "js": ("node", "-e"),
+    "node": ("node", "-e"),
+    "typescript": ("node", "-e"),
+    "ts": ("node", "-e"),
+    "ruby": ("ruby", "-e"),
+    "perl": ("perl", "-e"),
+    "php": ("php", "-r"),
+    "lua": ("lua", "-e"),
+    "r": ("Rscript", "-e"),
+    "julia": ("julia", "-e"),
+    "powershell": ("pwsh", "-c"),
+    "pwsh": ("pwsh", "-c"),
+}
+_CODE_KEYS = frozenset(
+    {"code", "source", "source_code", "cell", "program", "snippet", "python", "query", "input"}
+    | {"script", "command", "cmd"}
+)
+_LANGUAGE_KEYS = ("language", "lang", "kernel", "runtime")
+_CWD_KEYS = ("cwd", "working_directory", "working_dir", "workdir")
+_ENV_KEYS = ("env", "environment", "env_vars", "envs")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Keys of a request's path, joined to its base URL by the tool (naively or not).
+_URL_PATH_KEYS = ("path", "route", "resource", "endpoint_path")
+_SQL_KEYS = ("sql", "query", "statement", "statements")
 
 _COMMAND_KEYS = frozenset(
     {
@@ -243,8 +319,12 @@ def normalize_action_type(action_type: str) -> str:
     return _normalized_type(action_type)  # str subclasses and long names: not cached
 
 
+def _type_key(action_type: str) -> str:
+    return "_".join(action_type.strip().lower().replace("-", " ").replace(".", " ").split())
+
+
 def _normalized_type(action_type: str) -> str:
-    key = "_".join(action_type.strip().lower().replace("-", " ").replace(".", " ").split())
+    key = _type_key(action_type)
     if key in CANONICAL_ACTION_TYPES:
         return key
     return ACTION_ALIASES.get(key, key)
@@ -323,6 +403,119 @@ def _find_commands(
     return found
 
 
+def _code_language(requested: str, canonical: str, payload: Mapping[str, Any]) -> str | None:
+    """The language of the code a code-running action carries, or None if it is no
+    such action (or its code is shell)."""
+    if canonical != "execute_shell" and canonical in CANONICAL_ACTION_TYPES:
+        return None  # a file's or a message's code is data, not something run
+    key = requested if requested == canonical else _type_key(requested)
+    named = _first_string(payload, _LANGUAGE_KEYS)
+    if key not in CODE_ACTION_LANGUAGES and not (named and "code" in payload):
+        return None
+    language = (named or CODE_ACTION_LANGUAGES.get(key) or "").strip().lower()
+    return language or None
+
+
+def _first_string(payload: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = payload.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _code_commands(language: str, code: str) -> list[str | list[str]]:
+    """Code as the command that runs it: ``python3 -c CODE``; shell code as it is;
+    IPython cells split into their ``!shell`` lines and their Python."""
+    if language == "ipython":
+        return _ipython_commands(code)
+    prefix = _INTERPRETERS.get(language)
+    if prefix is None:
+        return [code]  # bash, sh, or a language we cannot run: read as shell
+    if language == "php":
+        code = code.removeprefix("<?php").removesuffix("?>")
+    return [[*prefix, code]]
+
+
+_IPYTHON_SHELL_LINE = re.compile(r"^\s*(?:\w+\s*=\s*)?(?:!!?|%(?:system|sx|sc)\b)\s*(.*)$")
+_IPYTHON_SHELL_CELL = re.compile(r"^\s*%%(?:bash|sh|script\s+\S*sh|system)\b[^\n]*\n?")
+
+
+def _ipython_commands(cell: str) -> list[str | list[str]]:
+    shell_cell = _IPYTHON_SHELL_CELL.match(cell)
+    if shell_cell:
+        return [cell[shell_cell.end() :]]
+    commands: list[str | list[str]] = []
+    python_lines = []
+    for line in cell.split("\n"):
+        m = _IPYTHON_SHELL_LINE.match(line)
+        if m:
+            commands.append(m.group(1))
+            python_lines.append("")
+        else:
+            python_lines.append("" if line.lstrip().startswith("%") else line)
+    commands.append(["python3", "-c", "\n".join(python_lines)])
+    return commands
+
+
+def _code_strings(payload: Mapping[str, Any], pairs: list[tuple[str, Any]]) -> list[str]:
+    found = [v for k, v in pairs if k in _CODE_KEYS and isinstance(v, str)]
+    if found:
+        return found
+    skip = {*_LANGUAGE_KEYS, *_CWD_KEYS}
+    return [v for k, v in payload.items() if isinstance(v, str) and str(k).lower() not in skip]
+
+
+def _shell_cwd(payload: Mapping[str, Any], agent_cwd: str | None) -> str | None:
+    """The directory a shell action runs in: the payload's ``cwd`` if it gives one."""
+    given = _first_string(payload, _CWD_KEYS)
+    if not given:
+        return agent_cwd
+    if given.startswith("/"):
+        return given
+    return posixpath.join(agent_cwd, given) if agent_cwd else agent_cwd
+
+
+def _shell_env(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Environment variables a shell action sets for its command (``{"env": {...}}``)."""
+    for key in _ENV_KEYS:
+        env = payload.get(key)
+        if env is not None and isinstance(env, Mapping):  # the ABC check is slow: rarely
+            return [
+                (str(k), str(v))
+                for k, v in env.items()
+                if _ENV_NAME.fullmatch(str(k)) and isinstance(v, str | int | float)
+            ]
+    return []
+
+
+def _with_env(command: str | list[str], env: list[tuple[str, str]]) -> str | list[str]:
+    """The command as the shell would run it with those variables exported."""
+    if not env:
+        return command
+    if isinstance(command, list):
+        return ["env", *(f"{k}={v}" for k, v in env), *command]
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env)
+    return f"export {exports}; {command}"
+
+
+def _sql_commands(pairs: list[tuple[str, Any]]) -> list[str]:
+    """``COPY ... TO PROGRAM 'cmd'`` runs a shell command on the database host."""
+    commands: list[str] = []
+    for key, value in pairs:
+        if key in _SQL_KEYS and isinstance(value, str) and "program" in value.lower():
+            effects = _embedded().sql_effects(value)
+            commands += [text for kind, text in effects if kind == "run"]
+    return commands
+
+
+def _embedded() -> ModuleType:
+    """The shell analyzer's tool parsers, imported on first use (see ``_shell``)."""
+    from canopy.decisions.analyzers import shell_embedded
+
+    return shell_embedded
+
+
 def _find_paths(pairs: list[tuple[str, Any]]) -> list[str]:
     paths: list[str] = []
     for key, value in pairs:
@@ -349,7 +542,20 @@ def _find_urls(
                 urls.append(found)
     if "host" in payload and isinstance(payload["host"], str):
         urls.append(f"//{payload['host']}")
+    if action_type == "call_external_api":
+        urls += [u for u in _joined_urls(payload, urls) if u not in urls]
     return urls
+
+
+def _joined_urls(payload: Mapping[str, Any], bases: list[str]) -> list[str]:
+    """A base URL and a path the tool appends: both the naive concatenation
+    (``http://a.com`` + ``@169.254.169.254/``) and ``urljoin``'s reading."""
+    paths = [path for key in _URL_PATH_KEYS if isinstance(path := payload.get(key), str)]
+    joined: list[str] = []
+    for base in bases[:4] if paths else ():
+        for path in paths:
+            joined += [base + path, urljoin(base, path)]
+    return joined
 
 
 def _merge(analyses: Sequence[ShellAnalysis], text: str) -> ShellAnalysis | None:
@@ -395,7 +601,19 @@ def build_action_view(
     cwd = agent_ctx.get("cwd") if isinstance(agent_ctx.get("cwd"), str) else None
     home = agent_ctx.get("home") if isinstance(agent_ctx.get("home"), str) else None
     pairs = _key_values(payload)
-    commands = _find_commands(payload, pairs, canonical_type)
+    language = _code_language(action_type, canonical_type, payload)
+    if language is not None:
+        commands = [
+            c for text in _code_strings(payload, pairs) for c in _code_commands(language, text)
+        ]
+    else:
+        commands = _find_commands(payload, pairs, canonical_type)
+    if canonical_type == "execute_shell":
+        cwd = _shell_cwd(payload, cwd)
+        env = _shell_env(payload)
+        commands = [_with_env(c, env) for c in commands]
+    elif canonical_type == "query_database":
+        commands += _sql_commands(pairs)
     analyses: list[ShellAnalysis] = []
     texts: list[str] = []
     for command in commands:
@@ -412,7 +630,7 @@ def build_action_view(
     analysis = _merge(analyses, "\n".join(texts))
     urls = _find_urls(payload, pairs, payload_text, canonical_type)
     if analysis is not None:
-        urls.extend(u for u in analysis.urls if u not in urls)
+        urls.extend(u for u in map(remote_url, analysis.urls) if u not in urls)
     money = money_error = None
     try:
         money = money_analyzer.find_money(payload)

@@ -120,6 +120,7 @@ LOCAL_SUFFIXES = (
     "corp",
     "home",
     "lan",
+    "svc",  # Kubernetes service names: kubernetes.default.svc
 )
 #: Public names (and all their subdomains) known to resolve to 127.0.0.1.
 LOOPBACK_DNS_NAMES = ("localtest.me", "lvh.me", "vcap.me")
@@ -327,8 +328,19 @@ def _to_ascii(host: str) -> str | None:
         return None
 
 
+#: Wildcard DNS services that also read an address from 8 hex digits (``7f000001.nip.io``).
+HEX_WILDCARD_DNS = ("nip.io", "sslip.io")
+_HEX_LABEL = re.compile(r"(?:^|-)([0-9a-f]{8})$")
+
+
 def _embedded_name_ipv4(labels: list[str]) -> ipaddress.IPv4Address | None:
     """An IPv4 literal spelled inside a DNS name (nip.io / sslip.io style)."""
+    host = ".".join(labels)
+    if any(_has_suffix(host, s) for s in HEX_WILDCARD_DNS):
+        for label in labels:
+            match = _HEX_LABEL.search(label)
+            if match:
+                return ipaddress.IPv4Address(int(match.group(1), 16))
     for i in range(len(labels) - 3):
         quad = labels[i : i + 4]
         if all(p.isdigit() and len(p) <= 3 for p in quad) and all(int(p) < 256 for p in quad):

@@ -36,9 +36,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from fnmatch import translate
+from fnmatch import fnmatchcase, translate
 from functools import lru_cache
 from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from canopy.errors import MalformedInputError
 
@@ -53,6 +54,8 @@ __all__ = [
     "PathVerdict",
     "check_path",
     "classify_path",
+    "credential_examples",
+    "glob_may_be_credential",
     "is_within",
     "normalize_path",
     "path_classes",
@@ -148,6 +151,23 @@ HOME_CREDENTIALS = (
     ".git-credentials",
     ".vault-token",
     ".terraform.d/credentials.tfrc.json",
+    ".config/git/credentials",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".gem/credentials",
+    ".m2/settings-security.xml",
+    ".config/hub",
+    ".config/rclone/rclone.conf",
+    ".s3cfg",
+    ".boto",
+    ".my.cnf",
+    ".local/share/keyrings/**",
+    # shell and database histories: typed tokens and passwords end up there
+    ".bash_history",
+    ".zsh_history",
+    ".history",
+    ".mysql_history",
+    ".psql_history",
 )
 SYSTEM_CREDENTIALS = (
     "/etc/shadow",
@@ -159,6 +179,8 @@ SYSTEM_CREDENTIALS = (
     "/etc/ssh/ssh_host_*",
     "/etc/master.passwd",
     "/proc/*/environ",  # another process's environment: its tokens and keys
+    "/proc/*/mem",  # ... and its memory
+    "/proc/kcore",
     "/run/secrets/**",  # container and Kubernetes secrets
     "/var/run/secrets/**",
     "/run/docker.sock",  # root-equivalent
@@ -341,10 +363,21 @@ def _expand_tilde(text: str, home: str) -> str:
     return text
 
 
+def _file_uri(text: str) -> str:
+    """``file:///etc/x`` and ``file://localhost/etc/x`` (RFC 8089) name local paths;
+    tools that accept URIs open them, so they are read as those paths."""
+    if not text.startswith("file:"):
+        return text
+    parts = urlsplit(text)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return text
+    return unquote(parts.path) or text
+
+
 def _absolute(path: object, cwd: str | None, home: str | None) -> str:
     """Expanded and absolute, but not collapsed (symlink resolution needs the '..')."""
     home_dir = _default_home(home)
-    text = _expand_tilde(_text(path), home_dir)
+    text = _expand_tilde(_file_uri(_text(path)), home_dir)
     if "$" in text:
         text = _HOME_EXPR.sub(lambda _: home_dir, text)
     if text.startswith("/"):
@@ -496,7 +529,7 @@ def is_within(path: PurePosixPath | str, root: PurePosixPath | str) -> bool:
 def _home_relative(parts: tuple[str, ...], home: str) -> list[tuple[str, ...]]:
     """The path relative to every home directory it may be inside."""
     homes = {_home_parts(home), ("/", "root")}
-    if len(parts) >= 3 and parts[1] in ("home", "Users"):
+    if len(parts) >= 3 and parts[1] in ("home", "Users", "users"):
         homes.add(parts[:3])
     return [parts[len(h) :] for h in homes if len(h) > 1 and parts[: len(h)] == h]
 
@@ -586,16 +619,15 @@ def _cached_classes(text: str, home_dir: str, governance: tuple[str, ...]) -> fr
 def _classes(p: PurePosixPath, home_dir: str, governance: tuple[str, ...]) -> frozenset[PathClass]:
     if str(p) in BENIGN_DEVICES:
         return frozenset({PathClass.ORDINARY})
+    root = _proc_root(p)
+    if root is not None:  # /proc/PID/root/etc/shadow is /etc/shadow
+        return _classes(root, home_dir, governance) | {PathClass.SYSTEM_CRITICAL}
     parts, rel_homes = p.parts, _home_relative(p.parts, home_dir)
     rel = parts[1:]
     found: set[PathClass] = set()
     if _is_governance(p, _protected_files(governance, home_dir)):
         found.add(PathClass.GOVERNANCE)
-    if not p.name.endswith(".pub") and (  # public keys are meant to be shared
-        _matches_any(rel, SYSTEM_CREDENTIALS)
-        or is_credential_name(p.name)
-        or any(_matches_any(r, HOME_CREDENTIALS) for r in rel_homes)
-    ):
+    if _is_credential(p, home_dir):
         found.add(PathClass.CREDENTIAL)
     if len(rel) > 1 and rel[0] == "dev":
         found.add(PathClass.DEVICE)
@@ -608,6 +640,124 @@ def _classes(p: PurePosixPath, home_dir: str, governance: tuple[str, ...]) -> fr
     if str(p) in SYSTEM_DIRS or _matches_any(rel, SYSTEM_TREES):
         found.add(PathClass.SYSTEM_CRITICAL)
     return frozenset(found or {PathClass.ORDINARY})
+
+
+def _proc_root(p: PurePosixPath) -> PurePosixPath | None:
+    """``/proc/PID/root/...`` (and ``/proc/self/root/...``) is the process's view of ``/``."""
+    parts = p.parts
+    if len(parts) > 3 and parts[1] == "proc" and parts[3] == "root":
+        return PurePosixPath("/", *parts[4:])
+    return None
+
+
+def _is_credential(p: PurePosixPath, home_dir: str) -> bool:
+    """Compared in lower case: on case-insensitive file systems (macOS, Windows)
+    ``~/.SSH/ID_RSA`` is the key itself."""
+    lowered = PurePosixPath(str(p).lower())
+    if lowered.name.endswith(".pub"):  # public keys are meant to be shared
+        return False
+    rel_homes = _home_relative(lowered.parts, home_dir.lower())
+    return (
+        _matches_any(lowered.parts[1:], SYSTEM_CREDENTIALS)
+        or is_credential_name(lowered.name)
+        or any(_matches_any(r, HOME_CREDENTIALS) for r in rel_homes)
+    )
+
+
+# --- globs --------------------------------------------------------------------------
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _is_glob(part: str) -> bool:
+    return not _GLOB_CHARS.isdisjoint(part)
+
+
+def _literal_chunks(pattern: str) -> tuple[str, str]:
+    """The literal text before the first and after the last wildcard of a pattern."""
+    first = min((pattern.find(c) for c in "*?[" if c in pattern), default=len(pattern))
+    last = max(pattern.rfind(c) for c in "*?]")
+    return pattern[:first], pattern[last + 1 :]
+
+
+def _parts_overlap(part: str, pattern: _Component, text: str) -> bool:
+    """Could one file name match both the user's component and the table's?"""
+    if not _is_glob(part):
+        return _component_matches(part, pattern)
+    if type(pattern) is str:
+        return fnmatchcase(pattern, part)
+    user, table = _literal_chunks(part), _literal_chunks(text)
+    prefixes = user[0].startswith(table[0]) or table[0].startswith(user[0])
+    suffixes = user[1].endswith(table[1]) or table[1].endswith(user[1])
+    return prefixes and suffixes
+
+
+def _glob_overlaps(parts: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
+    for text in patterns:
+        raw = [t for t in text.split("/") if t]
+        pattern = _pattern(text)
+        if pattern and pattern[-1] == "**":
+            if len(parts) < len(pattern) - 1:
+                continue
+            pairs = zip(parts, pattern[:-1], raw[:-1], strict=False)
+        elif len(parts) != len(pattern):
+            continue
+        else:
+            pairs = zip(parts, pattern, raw, strict=True)
+        if all(_parts_overlap(part, pat, t) for part, pat, t in pairs):
+            return True
+    return False
+
+
+#: Credential file names as examples: literal names, and ``*.pem`` as a name with
+#: an unknown stem, so only a glob that could end in ``.pem`` matches it.
+_CREDENTIAL_EXAMPLES = tuple(n.replace("*", "\0") for n in CREDENTIAL_NAMES)
+#: A glob needs this many literal characters in its last component before it is
+#: taken to aim at a secret's name (``cat i*`` is not; ``cat id_*`` and ``.e*`` are).
+_MIN_LITERAL = 2
+
+
+def glob_may_be_credential(path: str, *, home: str | None = None) -> bool:
+    """Could this glob (``/etc/sha*``, ``~/.ss?/id_*``, ``.e??``) name a credential file?
+
+    Each component is compared with the credential tables: a literal against the
+    table's pattern, a wildcard against the table's literal, and two wildcards by
+    their literal prefix and suffix. A last component without literal characters
+    (``*``, ``.*``) is not enough to aim at a secret name outside the secret trees.
+    """
+    return _glob_may_be_credential(path, _default_home(home))
+
+
+@lru_cache(maxsize=4096)
+def _glob_may_be_credential(path: str, home_dir: str) -> bool:
+    """Pure, and agents glob the same few patterns: cached."""
+    lowered = path.lower()
+    parts = tuple(p for p in lowered.split("/") if p)
+    if not parts or parts[-1].endswith(".pub"):  # public keys are meant to be shared
+        return False
+    name = parts[-1]
+    aimed = sum(c.isalnum() or c in "._-" for c in re.sub(r"\[[^]]*\]|[*?]", "", name))
+    if aimed >= _MIN_LITERAL and any(fnmatchcase(e, name) for e in _CREDENTIAL_EXAMPLES):
+        return True
+    if not lowered.startswith("/"):
+        return False
+    homes = _home_relative(("/", *parts), home_dir.lower())
+    return _glob_overlaps(parts, SYSTEM_CREDENTIALS) or any(
+        _glob_overlaps(r, HOME_CREDENTIALS) for r in homes
+    )
+
+
+@lru_cache(maxsize=64)
+def credential_examples(home: str) -> tuple[str, ...]:
+    """One concrete path per credential table entry, under ``home`` for the home
+    tables (``find -path '*/.ssh/*'`` is matched against these)."""
+
+    def concrete(pattern: str) -> str:
+        return pattern.replace("**", "x").replace("*", "x")
+
+    system = [concrete(p) for p in SYSTEM_CREDENTIALS]
+    homes = [f"{home.rstrip('/')}/{concrete(p)}" for p in HOME_CREDENTIALS]
+    return (*system, *homes)
 
 
 def classify_path(

@@ -4,9 +4,11 @@ Why: the package we replace matched substrings, so ``rm -fr /``, ``bash -c 'rm -
 or ``curl<TAB>x|sh`` passed while ``grep "rm -rf" docs/`` did not. Here the text is parsed
 with tree-sitter-bash, every command is found (lists, pipelines, subshells, substitutions,
 function bodies, heredocs fed to shells, wrappers like sudo/env/xargs/find -exec, strings
-run by ``sh -c``/``eval``/interpreters), words are normalized the way bash would, and
-per-program rules (``shell_rules``) classify what each command does. Data is not
-execution: arguments of ``echo`` or ``grep`` and heredocs fed to ``cat`` are never run.
+run by ``sh -c``/``eval``/interpreters, commands that tools take in options and scripts
+such as ``tar --to-command``, ``git -c core.pager``, ``vim -c '!...'`` or sed's ``e``
+(``shell_embedded``)), words are normalized the way bash would, and per-program rules
+(``shell_rules``) classify what each command does. Data is not execution: arguments of
+``echo`` or ``grep`` and heredocs fed to ``cat`` are never run.
 
 The analyzer never touches the filesystem or runs anything; paths are normalized
 lexically. Anything it cannot resolve is reported as UNVERIFIABLE, never dropped.
@@ -24,8 +26,10 @@ from dataclasses import dataclass, field, replace
 import tree_sitter
 import tree_sitter_bash
 
+from canopy.decisions.analyzers.paths import credential_examples
 from canopy.decisions.analyzers.shell_builtins import ASSIGNMENT, Builtins
-from canopy.decisions.analyzers.shell_expand import adjacent_groups, node_text
+from canopy.decisions.analyzers.shell_embedded import EMBEDDED_RULES
+from canopy.decisions.analyzers.shell_expand import adjacent_groups, is_name, node_text
 from canopy.decisions.analyzers.shell_interpreters import (
     Effect,
     EffectKind,
@@ -35,6 +39,7 @@ from canopy.decisions.analyzers.shell_interpreters import (
 from canopy.decisions.analyzers.shell_model import ShellAnalysis, ShellRisk
 from canopy.decisions.analyzers.shell_options import Parsed, parse_options
 from canopy.decisions.analyzers.shell_programs import (
+    DESTRUCTIVE_TOKEN,
     FIND_EXEC,
     FIND_NARROWING,
     FIND_ONE_ARG,
@@ -191,15 +196,13 @@ _GRAMMAR_REPAIRS = (
         r"\1\2",
     ),
 )
-_DESTRUCTIVE_TOKEN = re.compile(
-    r"^(?:rm|dd|mkfs.*|mke2fs|mkswap|shred|wipefs|fdisk|parted|chmod|chown|mv|eval|sh|bash|zsh|dash|"
-    r"curl|wget|sudo|python[\d.]*|perl|ruby|node|find|xargs|kill|pkill|truncate|/|/dev/\w+|~)$"
-)
 _RESERVED_OPENERS = frozenset({"{", "!", "then", "do", "else", "elif", "if", "while", "until"})
 _RESERVED_CLOSERS = frozenset({"}", "fi", "done", "esac", ";;"})
 _ENV_SPEC = opts(
     "uCS", "unset chdir split-string", longs={"ignore-environment": "i", "null": "0"}, stop=True
 )
+_FIND_NAME_TESTS = frozenset({"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename"})
+_AT_SPEC = opts("qft", known="VqmMftlrdbcv")
 _VARIABLE_USE = re.compile(r"\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)")
 _SKIP_TYPES = frozenset({"comment", "heredoc_start", "heredoc_end", "file_descriptor"})
 
@@ -285,7 +288,7 @@ class _Walker(Builtins):
             if r < len(lines)
         ]
         tokens = re.findall(r"[\w./+~-]+", " ".join(around))
-        severity = S.HIGH if any(_DESTRUCTIVE_TOKEN.match(t) for t in tokens) else S.MEDIUM
+        severity = S.HIGH if any(DESTRUCTIVE_TOKEN.match(t) for t in tokens) else S.MEDIUM
         self.out.finding(R.UNVERIFIABLE, severity, f"shell text does not parse near {snippet!r}")
 
     # --- tree walking ----------------------------------------------------------------
@@ -343,7 +346,13 @@ class _Walker(Builtins):
         return self._sequence(node, scope.copy(), ctx)
 
     def _substitution(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
-        return self._sequence(node, scope.copy(), ctx.with_stdin(UNKNOWN))
+        inner = scope.copy()
+        children = [c for c in node.named_children if c.type not in _SKIP_TYPES]
+        if children and all(c.type == "file_redirect" for c in children):
+            # ``$(< FILE)`` is bash's ``$(cat FILE)``: it reads the file.
+            redirs = self._redirects(children, inner, ctx, node_text(node))
+            return redirs.stdin if redirs.stdin is not None else UNKNOWN
+        return self._sequence(node, inner, ctx.with_stdin(UNKNOWN))
 
     def _pipeline(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
         marks: set[str] = set()
@@ -355,6 +364,8 @@ class _Walker(Builtins):
                     stream = self.walk(stage, scope.copy(), ctx.with_stdin(stream))
         finally:
             self.marks.pop()
+        if self.marks and _is_pipeline_stage(node):
+            self.marks[-1].update(marks)  # `a | b 2>&1 | c` parses as nested pipelines
         if {"shell_sink", "network"} <= marks:
             self.out.finding(
                 R.REMOTE_CODE,
@@ -604,13 +615,13 @@ class _Walker(Builtins):
         if not words:
             for name, word in prefix:
                 scope.assign(name, word, conditional=ctx.branch)
-                self._check_assignment(name, word, source)
+                self._check_assignment(name, word, source, scope, ctx)
             return self._capture(redirs, EMPTY, scope)
         run_scope = scope
         if prefix:
             run_scope = scope.copy()
             for name, word in prefix:
-                self._check_assignment(name, word, source)
+                self._check_assignment(name, word, source, scope, ctx)
                 run_scope.env[name] = word
         network = redirs.network or (outer is not None and outer.network)
         if network and family(_program_name(words[0])) in SHELLS | _CODE_FAMILIES:
@@ -642,7 +653,7 @@ class _Walker(Builtins):
             while rest and (m := ASSIGNMENT.match(rest[0].text)):
                 value = replace(rest.pop(0), text=m.group(3))
                 scope.assign(m.group(1), value, conditional=ctx.branch)
-                self._check_assignment(m.group(1), value, source)
+                self._check_assignment(m.group(1), value, source, scope, ctx)
             return self.run(rest, scope, ctx, source) if rest else EMPTY
         if not name.exact:
             self.out.finding(
@@ -687,6 +698,9 @@ class _Walker(Builtins):
         parsed = parse_options(args, spec_for(program))
         self._record(program, words, parsed, scope, ctx, source)
         call = Call(program, name, args, parsed, render(words), scope, ctx, self.out, self)
+        embedded = EMBEDDED_RULES.get(name)
+        if embedded is not None:
+            embedded(call)
         return apply_rules(call)
 
     def _dynamic_program(self, words: list[Word], scope: Scope, ctx: Ctx, source: str) -> Stream:
@@ -767,6 +781,8 @@ class _Walker(Builtins):
             return UNKNOWN
         inner_scope = self._chdir_scope(scope, parsed, wrapper.chdir)
         skip = 0 if program == "runuser" and parsed.has("u") else wrapper.skip
+        if program == "coproc" and _named_coproc(parsed.operands):
+            skip = 1  # coproc NAME { ...; }: the name is not a command
         if program == "ssh":
             return self._ssh(parsed, inner_scope, ctx, text)
         script = parsed.value_word(wrapper.script_opt) if wrapper.script_opt else None
@@ -838,11 +854,14 @@ class _Walker(Builtins):
                     R.GOVERNANCE_TAMPER, S.CRITICAL, f"unsets Canopy's setting {name}", text
                 )
         ops = list(parsed.operands)
+        if ops and ops[0].text == "-":  # `env -` is `env -i`
+            ops.pop(0)
+            inner_scope.env = {k: v for k, v in inner_scope.env.items() if k in ("HOME", "IFS")}
         while ops and ASSIGNMENT.match(ops[0].text):
             m = ASSIGNMENT.match(ops[0].text)
             assert m is not None
             value = replace(ops[0], text=m.group(3))
-            self._check_assignment(m.group(1), value, text)
+            self._check_assignment(m.group(1), value, text, inner_scope, ctx)
             inner_scope.env[m.group(1)] = value
             ops.pop(0)
         split = parsed.value_word("S", "split-string")
@@ -879,6 +898,8 @@ class _Walker(Builtins):
         parsed = parse_options(words[1:], SPECS["parallel"])
         self._record(program, words, parsed, scope, ctx, source)
         ops = list(parsed.operands)
+        if parsed.has("pipe", "pipepart") and ops:  # stdin is split among the jobs' stdin
+            return self.run(ops, scope, ctx.wrapped("parallel --pipe"), render(ops))
         if ":::" in (w.text for w in ops):
             at = next(i for i, w in enumerate(ops) if w.text == ":::")
             inner, items = ops[:at], [w for w in ops[at + 1 :] if w.text not in (":::", "::::")]
@@ -921,11 +942,12 @@ class _Walker(Builtins):
             roots.append(args[i])
             i += 1
         roots = roots or [Word(".")]
-        narrowed, deletes, execs, writes = _find_expression(args[i:])
+        narrowed, deletes, execs, writes, names = _find_expression(args[i:])
         parsed = Parsed(operands=roots, files=roots)
         self._record(program, words, parsed, scope, ctx, source)
         labels = {LABEL_FOUND} | ({LABEL_NARROWED} if narrowed else set())
         found = [replace(r, labels=r.labels | frozenset(labels)) for r in roots]
+        found += self._secrets_selected(roots, names, scope)
         call = Call(program, "find", args, parsed, render(words), scope, ctx, self.out, self)
         for word in writes:
             write_target(call, self.out.ref(word, scope), truncate=True)
@@ -936,8 +958,27 @@ class _Walker(Builtins):
             self._find_exec(action, command, found, scope, ctx)
         if execs:
             return UNKNOWN
-        paths = tuple(self.out.ref(r, scope).path for r in roots)
+        paths = tuple(self.out.ref(r, scope).path for r in found)
         return Stream(None, frozenset(labels), roots=paths)
+
+    def _secrets_selected(
+        self, roots: list[Word], names: list[tuple[str, str]], scope: Scope
+    ) -> list[Word]:
+        """``find ~ -name id_rsa``: the credential files its name tests select, as paths,
+        so ``-exec cat {}`` or ``| xargs cat`` are seen reading them."""
+        selected = []
+        for primary, pattern in names:
+            if "path" in primary:  # -path matches whole paths, and its `*` crosses `/`
+                examples = credential_examples(self.out.home)
+                hit = next((e for e in examples if fnmatch.fnmatchcase(e, pattern)), None)
+                selected += [Word(hit)] if hit else []
+                continue
+            for root in roots:
+                word = Word.literal(f"{root.text}/{pattern}")
+                ref = self.out.ref(word, scope)
+                if ref.info is not None and ref.info.credential:
+                    selected.append(word)
+        return selected
 
     def _find_exec(
         self, action: str, command: list[Word], found: list[Word], scope: Scope, ctx: Ctx
@@ -1128,7 +1169,7 @@ class _Walker(Builtins):
         stream = UNKNOWN
         if module is not None:
             stream = self.run(
-                [Word(module), *parsed.operands], scope, ctx.wrapped(f"{program} -m"), text
+                [Word(module), *_module_args(args)], scope, ctx.wrapped(f"{program} -m"), text
             )
         elif codes:
             for word in codes:
@@ -1186,6 +1227,21 @@ class _Walker(Builtins):
                 )
         return UNKNOWN
 
+    def _at(self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str) -> Stream:
+        """``at``/``batch`` run the shell commands on their stdin (or ``-f FILE``) later."""
+        parsed = parse_options(words[1:], _AT_SPEC)
+        self._record(program, words, parsed, scope, ctx, source)
+        if parsed.has("l", "r", "d", "c"):
+            return UNKNOWN  # listing, removing or printing jobs
+        text = render(words)
+        self.out.finding(R.PRIVILEGE, S.MEDIUM, f"{program} schedules commands to run later", text)
+        inner = ctx.wrapped(program, nested=True)
+        script = parsed.value_word("f")
+        if script is not None:
+            return self._code_file(script, "shell", scope.copy(), inner, text)
+        self._mark_sink(ctx.stdin)
+        return self._code_stream(ctx.stdin, "shell", scope.copy(), inner, text)
+
     def _bun(self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str) -> Stream:
         args = words[1:]
         parsed = parse_options(args, opts("e", "eval print", stop=True))
@@ -1196,6 +1252,7 @@ class _Walker(Builtins):
                 code, "node", scope.copy(), ctx.wrapped("bun -e", nested=True), render(words)
             )
         call = Call(program, "bun", args, parsed, render(words), scope, ctx, self.out, self)
+        EMBEDDED_RULES["bun"](call)  # bun x CMD
         return apply_rules(call)
 
 
@@ -1252,6 +1309,8 @@ _PROGRAM_HANDLERS: dict[str, Callable[[_Walker, str, list[Word], Scope, Ctx, str
     "find": _Walker._find,
     "deno": _Walker._deno,
     "bun": _Walker._bun,
+    "at": _Walker._at,
+    "batch": _Walker._at,
 }
 
 
@@ -1282,6 +1341,29 @@ def _command_items(node: Node) -> list[tuple[str, Node, list[Node]]]:
     return items
 
 
+def _module_args(args: list[Word]) -> list[Word]:
+    """``python -m MOD ARGS``: everything after the module name is the module's."""
+    for i, word in enumerate(args):
+        if word.text == "-m":
+            return args[i + 2 :]
+        if word.text.startswith("-m"):
+            return args[i + 1 :]
+    return []
+
+
+def _named_coproc(ops: Sequence[Word]) -> bool:
+    return len(ops) > 1 and ops[1].text in ("{", "(") and is_name(ops[0].text)
+
+
+def _is_pipeline_stage(node: Node) -> bool:
+    """A pipeline that is itself a stage of an enclosing pipeline (possibly through the
+    redirection the grammar wraps around it)."""
+    parent = node.parent
+    if parent is not None and parent.type == "redirected_statement":
+        parent = parent.parent
+    return parent is not None and parent.type == "pipeline"
+
+
 def _harmless_missing(node: Node) -> bool:
     """``x=1 >f`` parses with a MISSING empty command name: not an error for us."""
     parent = node.parent
@@ -1290,7 +1372,12 @@ def _harmless_missing(node: Node) -> bool:
 
 def _program_name(word: Word) -> str:
     text = word.text
+    if _PROC_EXE.match(text):
+        return "sh"  # /proc/self/exe: the running shell itself
     return posixpath.basename(text.rstrip("/")) if "/" in text else text
+
+
+_PROC_EXE = re.compile(r"^/proc/[^/]+/exe$")
 
 
 def looks_remote(text: str) -> bool:
@@ -1368,11 +1455,13 @@ def _items(stream: Stream, delimiter: str | None, *, lines: bool) -> list[Word]:
 
 def _find_expression(
     args: list[Word],
-) -> tuple[bool, bool, list[tuple[str, list[Word]]], list[Word]]:
-    """Scan a find expression: filters, -delete, -exec commands, output files."""
+) -> tuple[bool, bool, list[tuple[str, list[Word]]], list[Word], list[tuple[str, str]]]:
+    """Scan a find expression: filters, -delete, -exec commands, output files, and the
+    name and path tests (primary, pattern)."""
     narrowed = deletes = False
     execs: list[tuple[str, list[Word]]] = []
     writes: list[Word] = []
+    names: list[tuple[str, str]] = []
     i = 0
     while i < len(args):
         t = args[i].text
@@ -1389,7 +1478,9 @@ def _find_expression(
             narrowed = True
         if t in FIND_WRITES and i + 1 < len(args):
             writes.append(args[i + 1])
+        if t in _FIND_NAME_TESTS and i + 1 < len(args):
+            names.append((t, args[i + 1].text.lower() if t.startswith("-i") else args[i + 1].text))
         if t in FIND_ONE_ARG or t.startswith("-newer"):
             i += 1
         i += 1
-    return narrowed, deletes, execs, writes
+    return narrowed, deletes, execs, writes, names

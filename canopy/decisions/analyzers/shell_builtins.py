@@ -9,6 +9,7 @@ tracks what ``cd`` and assignments do, straight-line, as bash would. ``export``,
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -24,10 +25,12 @@ from canopy.decisions.analyzers.shell_expand import (
 from canopy.decisions.analyzers.shell_model import ShellRisk, SimpleCommand
 from canopy.decisions.analyzers.shell_options import Parsed, parse_options
 from canopy.decisions.analyzers.shell_programs import (
+    COMMAND_VARS,
     COMMON_COMMANDS,
     GOVERNANCE_ENV_PREFIX,
     HIJACK_PREFIXES,
     HIJACK_VARS,
+    PROMPT_VARS,
     WRITABLE_PATH_ENTRIES,
     opts,
 )
@@ -41,6 +44,21 @@ Node = tree_sitter.Node
 R = ShellRisk
 S = Severity
 ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\+?=)(.*)$", re.DOTALL)
+#: git reads configuration from the environment too (any key, so any command key).
+_GIT_CONFIG_VALUE = re.compile(r"^GIT_CONFIG_(?:VALUE_\d+|PARAMETERS)$")
+
+
+def _commands_in(name: str, value: str) -> list[str]:
+    """The command lines a variable's value holds: ``LESSOPEN='|cmd %s'`` drops the
+    pipe; ``GIT_CONFIG_PARAMETERS="'k'='v' ..."`` holds one value per quoted pair."""
+    if name.startswith("LESS"):
+        return [value.lstrip("|-")]
+    if name == "GIT_CONFIG_PARAMETERS":
+        try:
+            return [token.partition("=")[2] for token in shlex.split(value)]
+        except ValueError:
+            return [value]
+    return [value]
 
 
 class Builtins(Expander):
@@ -154,7 +172,7 @@ class Builtins(Expander):
             m = ASSIGNMENT.match(word.text)
             if m:
                 value = replace(word, text=m.group(3))
-                self._check_assignment(m.group(1), value, render(words))
+                self._check_assignment(m.group(1), value, render(words), scope, ctx)
                 scope.assign(m.group(1), value, conditional=ctx.branch)
             elif "-n" in flags and word.text.startswith(GOVERNANCE_ENV_PREFIX):
                 self.out.finding(
@@ -238,7 +256,7 @@ class Builtins(Expander):
 
     def _assignment_node(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
         name, word = self._assignment(node, scope, ctx, persist=True)
-        self._check_assignment(name, word, node_text(node))
+        self._check_assignment(name, word, node_text(node), scope, ctx)
         return EMPTY
 
     def _assignment(
@@ -278,8 +296,20 @@ class Builtins(Expander):
             scope.assign(name, word, conditional=ctx.branch)
         return name, word
 
-    def _check_assignment(self, name: str, word: Word, text: str) -> None:
-        """Variables that change Canopy's settings or which code programs load."""
+    def _check_assignment(self, name: str, word: Word, text: str, scope: Scope, ctx: Ctx) -> None:
+        """Variables that change Canopy's settings, which code programs load, or which
+        command a program runs (``PAGER='rm -rf /' man ls``: that command is analyzed)."""
+        if name in PROMPT_VARS:
+            self._expanded_again(word, scope, ctx)
+        if (name in COMMAND_VARS or _GIT_CONFIG_VALUE.match(name)) and word.resolved:
+            for command in _commands_in(name, word.text):
+                self._code_word(
+                    replace(word, text=command),
+                    "shell",
+                    scope.copy(),
+                    ctx.wrapped(f"${name}", nested=True),
+                    text,
+                )
         if name.startswith(GOVERNANCE_ENV_PREFIX):
             self.out.finding(R.GOVERNANCE_TAMPER, S.CRITICAL, f"sets Canopy's setting {name}", text)
         if name in HIJACK_VARS or name.startswith(HIJACK_PREFIXES):

@@ -43,6 +43,15 @@ class Expander:
     def _generic(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
         raise NotImplementedError
 
+    def script(self, text: str, scope: Scope, ctx: Ctx) -> Stream:
+        raise NotImplementedError
+
+    def _expanded_again(self, value: Word | Piece, scope: Scope, ctx: Ctx) -> None:
+        """A value bash expands a second time (``${X@P}``, a variable inside ``$((...))``):
+        command substitutions in it run, so it is analyzed as the words of a command."""
+        if "$" in value.text or "`" in value.text:
+            self.script(": " + value.text, scope.copy(), ctx.deeper())
+
     def words(self, node: Node | Sequence[Node], scope: Scope, ctx: Ctx) -> list[Word]:
         """The argv words one syntax node (or adjacent nodes) expands to: zero, one or several."""
         pieces: list[Piece] = []
@@ -129,6 +138,9 @@ class Expander:
             out.append(self._substituted(node, scope, ctx, quoted))
         elif kind == "arithmetic_expansion":
             self._generic(node, scope, ctx)
+            for name in _arithmetic_names(node):
+                if name in scope.env:
+                    self._expanded_again(scope.env[name], scope, ctx)
             out.append(Piece(node_text(node), quoted=True, exact=False, resolved=False))
         elif not node.is_named or not node.named_children:
             out.append(Piece(node_text(node), quoted=quoted))
@@ -232,6 +244,8 @@ class Expander:
         if not rest:
             return base
         op = rest[0].type if not rest[0].is_named else ""
+        if op == "@" and len(rest) > 1 and rest[1].type == "P":  # prompt expansion
+            self._expanded_again(base, scope, ctx)
         args = rest[1:]
         arg_text, arg_exact = self._expansion_args(args, scope, ctx)
         return _apply_operator(op, base, arg_text, arg_exact, args, source, quoted, scope, name)
@@ -287,6 +301,17 @@ class Expander:
         return Piece(
             node_text(node), quoted=True, exact=False, resolved=False, labels=stream.labels
         )
+
+
+def _arithmetic_names(node: Node) -> list[str]:
+    names = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "variable_name":
+            names.append(node_text(n))
+        stack.extend(n.children)
+    return names
 
 
 def node_text(node: Node | None) -> str:

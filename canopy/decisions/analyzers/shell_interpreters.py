@@ -19,7 +19,7 @@ import codecs
 import re
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -110,6 +110,10 @@ _PY_OPAQUE = _names(
     "marshal.loads pickle.loads runpy.run_path runpy.run_module ctypes.CDLL types.FunctionType"
 )
 _PY_FORK = frozenset({"os.fork", "os.forkpty", "pty.fork"})
+_PY_PATH_TYPES = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
+#: Methods that delete whatever path object they are called on.
+_PY_PATH_DELETERS = frozenset({"unlink", "rmdir", "rmtree"})
+_REFERENCES = (ast.Name, ast.Attribute, ast.Subscript)
 _HOME_MARK = "~"
 
 
@@ -126,7 +130,32 @@ def python_effects(code: str, depth: int = 0) -> list[Effect]:
         visitor.visit(tree)
     except RecursionError:
         return [Effect(EffectKind.UNVERIFIABLE, "python code nested too deeply", destructive=True)]
-    return visitor.effects
+    return _with_reverse_shell(visitor.effects)
+
+
+_SHELL_BASENAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "csh"})
+
+
+def _interactive_shell(effect: Effect) -> bool:
+    """A shell started with no command and no script: it runs what its stdin sends."""
+    if effect.kind is EffectKind.ARGV:
+        argv = list(effect.argv)
+    elif effect.kind is EffectKind.SHELL:
+        argv = effect.text.split()
+    else:
+        return False
+    if not argv or argv[0].rsplit("/", 1)[-1] not in _SHELL_BASENAMES:
+        return False
+    options = [a for a in argv[1:] if not ("<" in a or ">" in a)]  # redirections: not operands
+    return all(a.startswith("-") and "c" not in a[1:] for a in options)
+
+
+def _with_reverse_shell(effects: list[Effect]) -> list[Effect]:
+    """A network connection and an interactive shell in one program: a reverse shell."""
+    network = any(e.kind is EffectKind.NETWORK for e in effects)
+    if network and any(_interactive_shell(e) for e in effects):
+        effects.append(Effect(EffectKind.REMOTE_CODE, "connects a shell to the network"))
+    return effects
 
 
 class _PyVisitor(ast.NodeVisitor):
@@ -138,6 +167,7 @@ class _PyVisitor(ast.NodeVisitor):
         self.consts: dict[str, Any] = {}
         self.effects: list[Effect] = []
         self.loops = 0
+        self.paths: dict[str, Any] = {}  # p = Path("/etc"): methods of p act on "/etc"
 
     # imports and assignments feed name resolution
     def visit_Import(self, node: ast.Import) -> None:
@@ -159,13 +189,26 @@ class _PyVisitor(ast.NodeVisitor):
         value = _fold(node.value, self)
         for target in node.targets:
             if isinstance(target, ast.Name):
-                if value is not None:
-                    self.consts[target.id] = value
-                    continue
-                self.consts.pop(target.id, None)
-                module = self._imported_module(node.value)
-                if module is not None:  # m = __import__("os"): m is an alias of os
-                    self.aliases[target.id] = module
+                self._assign_name(target.id, node.value, value)
+
+    def _assign_name(self, name: str, node: ast.expr, value: Any) -> None:
+        self.paths.pop(name, None)
+        if self._is_path_object(node):
+            self.paths[name] = value
+        if value is not None:
+            self.consts[name] = value
+            return
+        self.consts.pop(name, None)
+        module = self._imported_module(node)
+        if module is not None:  # m = __import__("os"): m is an alias of os
+            self.aliases[name] = module
+            return
+        function = self.qualname(node) if isinstance(node, _REFERENCES) else None
+        if function is not None and ("." in function or function in _PY_CODE):
+            self.aliases[name] = function  # f = os.system: f(...) is os.system(...)
+
+    def _is_path_object(self, node: ast.expr) -> bool:
+        return isinstance(node, ast.Call) and self.qualname(node.func) in _PY_PATH_TYPES
 
     def _imported_module(self, node: ast.expr) -> str | None:
         if not isinstance(node, ast.Call) or not node.args:
@@ -194,6 +237,8 @@ class _PyVisitor(ast.NodeVisitor):
         if isinstance(node, ast.Attribute):
             base = self.qualname(node.value)
             return f"{base}.{node.attr}" if base else None
+        if isinstance(node, ast.Subscript):
+            return self._namespace_item(node)
         if isinstance(node, ast.Call):
             inner = self.qualname(node.func)
             if inner in _PY_IMPORT and node.args:
@@ -207,17 +252,52 @@ class _PyVisitor(ast.NodeVisitor):
                 return "pathlib.Path()"
         return None
 
+    def _namespace_item(self, node: ast.Subscript) -> str | None:
+        """``os.__dict__["system"]``, ``vars(os)["system"]``: an attribute by its name."""
+        key = _fold(node.slice, self)
+        if not isinstance(key, str):
+            return None
+        holder = node.value
+        if isinstance(holder, ast.Attribute) and holder.attr == "__dict__":
+            base = self.qualname(holder.value)
+        elif (
+            isinstance(holder, ast.Call)
+            and isinstance(holder.func, ast.Name)
+            and holder.func.id == "vars"
+            and holder.args
+        ):
+            base = self.qualname(holder.args[0])
+        else:
+            return None
+        return f"{base}.{key}" if base else None
+
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)
         name = self.qualname(node.func)
         if name is None:
             return
+        name = name.removeprefix("__builtins__.").removeprefix("builtins.")
+        name = name.removesuffix(".__call__")  # f.__call__(x) is f(x)
         if name.startswith("pathlib.Path()."):
             self._path_method(node, name.removeprefix("pathlib.Path()."))
+            return
+        func = node.func
+        receiver = (
+            func.value.id
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            else None
+        )
+        if receiver in self.paths:  # p = Path("/etc/x"); p.unlink()
+            assert isinstance(func, ast.Attribute) and receiver is not None
+            self._call_path_effect(f"pathlib.Path.{func.attr}", self.paths[receiver], node)
             return
         for check in _PY_CHECKS:
             if check(self, node, name):
                 return
+        if isinstance(func, ast.Attribute) and func.attr in _PY_PATH_DELETERS:
+            self.effects.append(
+                Effect(EffectKind.UNVERIFIABLE, f".{func.attr}() of a computed path")
+            )
 
     def _path_method(self, node: ast.Call, method: str) -> None:
         assert isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Call)
@@ -495,10 +575,10 @@ def _fold_subscript(node: ast.Subscript, v: _PyVisitor) -> Any:
     if value is None:
         return None
     if isinstance(node.slice, ast.Slice):
-        bounds = [
-            _fold(b, v) if b is not None else None
-            for b in (node.slice.lower, node.slice.upper, node.slice.step)
-        ]
+        parts = (node.slice.lower, node.slice.upper, node.slice.step)
+        bounds = [_fold(b, v) if b is not None else None for b in parts]
+        if any(b is None for b, part in zip(bounds, parts, strict=True) if part is not None):
+            return None  # a bound we cannot compute: so is the slice
         return value[slice(*bounds)]
     index = _fold(node.slice, v)
     return value[index] if index is not None else None
@@ -509,6 +589,15 @@ def _fold_environ(node: ast.Subscript, v: _PyVisitor) -> Any:
     if v.qualname(node.value) == "os.environ" and _fold(node.slice, v) == "HOME":
         return _HOME_MARK
     return _fold_subscript(node, v)
+
+
+def _fold_unary(node: ast.UnaryOp, v: _PyVisitor) -> Any:
+    operand = _fold(node.operand, v)
+    if not isinstance(operand, int):
+        return None
+    if isinstance(node.op, ast.USub):
+        return -operand
+    return operand if isinstance(node.op, ast.UAdd) else None
 
 
 def _fold_attribute(node: ast.Attribute, v: _PyVisitor) -> Any:
@@ -598,11 +687,17 @@ _FOLDERS: Mapping[type, Any] = MappingProxyType(
         ast.Subscript: _fold_environ,
         ast.Attribute: _fold_attribute,
         ast.Call: _fold_call,
+        ast.UnaryOp: _fold_unary,
     }
 )
 
 
 # --- other interpreters: tokenize, then match calls ------------------------------------
+
+
+#: An identifier with its dotted, ``::`` or ``->`` path (``require("fs").readFileSync``
+#: is ``readFileSync`` after a call, ``File::Path::rmtree`` one name).
+_DEFAULT_IDENT = r"[A-Za-z_$][\w$]*(?:(?:::|\.|->)[A-Za-z_$][\w$]*)*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -620,6 +715,14 @@ class _Lang:
     network: frozenset[str]
     requires: str | None = None  # shell/process calls only count if the code mentions this
     quote_ops: frozenset[str] = frozenset()  # perl qx{}, ruby %x{}
+    reads: frozenset[str] = frozenset()  # calls reading the file named by their first argument
+    writes: frozenset[str] = frozenset()  # ... writing it
+    opens: frozenset[str] = frozenset()  # open(PATH, MODE): reads or writes by the mode
+    ident: re.Pattern[str] = field(default=re.compile(_DEFAULT_IDENT))
+    bare_calls: bool = False  # ``system $cmd``: a call without parentheses takes names too
+    single_command: bool = False  # shell calls take one command string (PHP's extra args)
+    handle_first: bool = False  # open(FH, ...): the first argument is a file handle (Perl)
+    string_calls: bool = False  # "system"("ls"): a string names the function it calls (PHP)
 
 
 def _lang(
@@ -635,6 +738,14 @@ def _lang(
     network: str = "",
     requires: str | None = None,
     quote_ops: str = "",
+    reads: str = "",
+    writes: str = "",
+    opens: str = "",
+    ident: str = _DEFAULT_IDENT,
+    bare_calls: bool = False,
+    single_command: bool = False,
+    handle_first: bool = False,
+    string_calls: bool = False,
 ) -> _Lang:
     """Build a language entry from compact strings; ``name:r`` marks a recursive delete."""
     deletes = {d.removesuffix(":r"): d.endswith(":r") for d in delete.split()}
@@ -650,6 +761,14 @@ def _lang(
         network=_names(network),
         requires=requires,
         quote_ops=_names(quote_ops),
+        reads=_names(reads),
+        writes=_names(writes),
+        opens=_names(opens),
+        ident=re.compile(ident),
+        bare_calls=bare_calls,
+        single_command=single_command,
+        handle_first=handle_first,
+        string_calls=string_calls,
     )
 
 
@@ -662,8 +781,14 @@ _LANGS: Mapping[str, _Lang] = MappingProxyType(
             shell="system exec readpipe",
             delete="unlink rmdir rmtree:r remove_tree:r",
             code="eval",
-            network="get getstore LWP::Simple::get HTTP::Tiny IO::Socket::INET IO::Socket",
+            network="get getstore LWP::Simple::get HTTP::Tiny IO::Socket::INET IO::Socket socket",
             quote_ops="qx",
+            reads="read_file slurp",
+            writes="write_file spew",
+            opens="open sysopen",
+            handle_first=True,
+            ident=r"[$@%]?[A-Za-z_]\w*(?:(?:::|->)[A-Za-z_]\w*)*|\$[^\w\s]",
+            bare_calls=True,
         ),
         "ruby": _lang(
             comments="#",
@@ -673,8 +798,13 @@ _LANGS: Mapping[str, _Lang] = MappingProxyType(
             delete="delete unlink rm rm_f rmdir rm_r:r rm_rf:r remove_dir:r remove_entry:r "
             "rmtree:r remove_entry_secure:r",
             code="eval instance_eval class_eval module_eval",
-            network="Net::HTTP open-uri URI.open TCPSocket get_response",
+            network="Net::HTTP open-uri URI.open TCPSocket UDPSocket Socket get_response",
             quote_ops="%x",
+            reads="read readlines binread read_file foreach",
+            writes="write binwrite",
+            opens="open File.new",
+            ident=r"[$@]{0,2}[A-Za-z_]\w*[?!]?(?:(?:::|\.)[A-Za-z_]\w*[?!]?)*",
+            bare_calls=True,
         ),
         "node": _lang(
             comments="//",
@@ -687,6 +817,9 @@ _LANGS: Mapping[str, _Lang] = MappingProxyType(
             network="http.get https.get http.request https.request fetch net.connect "
             "net.createConnection axios",
             requires="child_process",
+            reads="readFileSync readFile createReadStream",
+            writes="writeFileSync writeFile appendFileSync appendFile createWriteStream "
+            "truncateSync",
         ),
         "php": _lang(
             comments="# //",
@@ -697,7 +830,12 @@ _LANGS: Mapping[str, _Lang] = MappingProxyType(
             process="pcntl_exec",
             delete="unlink rmdir",
             code="eval assert create_function",
-            network="fsockopen curl_exec file_get_contents stream_socket_client",
+            network="fsockopen curl_exec stream_socket_client",
+            reads="file_get_contents file readfile highlight_file show_source parse_ini_file",
+            writes="file_put_contents",
+            opens="fopen",
+            single_command=True,
+            string_calls=True,
         ),
         "lua": _lang(
             comments="--",
@@ -705,6 +843,8 @@ _LANGS: Mapping[str, _Lang] = MappingProxyType(
             delete="os.remove",
             code="load loadstring dofile",
             network="socket.http http.request socket.connect",
+            reads="io.lines",
+            opens="io.open",
         ),
         "awk": _lang(comments="#", shell="system"),
     }
@@ -722,7 +862,6 @@ class _Tok:
     computed: bool = False  # string with interpolation
 
 
-_IDENT = re.compile(r"[A-Za-z_$][\w$]*(?:(?:::|\.|->)[A-Za-z_$][\w$]*)*")
 _QUOTE_OPEN = {"(": ")", "[": "]", "{": "}", "<": ">"}
 
 
@@ -752,7 +891,7 @@ def _tokenize(code: str, lang: _Lang) -> Iterator[_Tok]:
             kind = "cmd" if ch == "`" and lang.command_quote == "`" else "str"
             yield _Tok(kind, _unescape(text, ch), computed)
             continue
-        m = _IDENT.match(code, i)
+        m = lang.ident.match(code, i)
         if m:
             word = m.group(0)
             i = m.end()
@@ -768,7 +907,7 @@ def _tokenize(code: str, lang: _Lang) -> Iterator[_Tok]:
             yield _Tok("id", word)
             continue
         if ch == "%" and "%x" in lang.quote_ops and code.startswith("%x", i):
-            quoted = _quote_operator(code, i + 2, "qx", lang)
+            quoted = _quote_operator(code, i + 2, "%x", lang)
             if quoted is not None:
                 text, i = quoted
                 yield _Tok(
@@ -781,7 +920,9 @@ def _tokenize(code: str, lang: _Lang) -> Iterator[_Tok]:
 
 def _quote_operator(code: str, i: int, word: str, lang: _Lang) -> tuple[str, int] | None:
     """Perl ``qx{...}``/``q(...)``/``qq[...]``: the word, then a delimiter."""
-    if word not in ("qx", "q", "qq") or i >= len(code) or code[i].isspace() or code[i].isalnum():
+    if word not in ("qx", "q", "qq", "%x") or i >= len(code) or code[i].isspace():
+        return None
+    if code[i].isalnum():
         return None
     if word == "qx" and "qx" not in lang.quote_ops:
         return None
@@ -822,25 +963,118 @@ def _unescape(text: str, quote: str) -> str:
         return text
 
 
-def script_effects(language: str, code: str) -> list[Effect]:
+def script_effects(language: str, code: str, depth: int = 0) -> list[Effect]:
     """Effects of a Perl/Ruby/Node/PHP/Lua/awk program, from its tokens."""
     lang = _LANGS.get(language)
     if lang is None:
         return []
-    tokens = list(_tokenize(code, lang))
+    tokens = _resolve_constants(_home_tokens(list(_tokenize(code, lang))))
     effects: list[Effect] = []
     if lang.requires is None or lang.requires in code:
         effects.extend(_command_tokens(tokens))
     idents = {t.text.rsplit(".", 1)[-1] for t in tokens if t.kind == "id"}
     if "fork" in idents and (idents & _LOOP_WORDS or "loop" in code):
         effects.append(Effect(EffectKind.FORK_BOMB, f"{language} forks in a loop"))
+    scan = _Scan(lang, language, tokens, code, depth)
     for i, tok in enumerate(tokens):
-        if tok.kind != "id":
-            continue
-        effects.extend(_call_effects(lang, tokens, i, code))
+        if tok.kind == "id":
+            effects.extend(_call_effects(scan, i, tok.text))
+        elif _bracket_call(tokens, i):  # obj["exec"](...): a method named by a string
+            effects.extend(_call_effects(scan, i + 1, tok.text))
+        elif lang.string_calls and _string_call(tokens, i):  # PHP: $f = "system"; $f(...)
+            effects.extend(_call_effects(scan, i, tok.text))
     if language == "awk":
         effects.extend(_awk_pipes(tokens))
-    return effects
+        effects.extend(_awk_outputs(tokens))
+    return _with_reverse_shell(effects)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """One program being scanned: its language, tokens and nesting depth."""
+
+    lang: _Lang
+    language: str
+    tokens: list[_Tok]
+    code: str
+    depth: int
+
+
+#: Expressions for the home directory, as token texts: ``process.env.HOME``,
+#: ``os.homedir()``, ``Dir.home``, ``getenv("HOME")``, ``ENV["HOME"]``.
+_HOME_EXPRESSIONS: tuple[tuple[str, ...], ...] = (
+    ("process.env.HOME",),
+    ("Dir.home",),
+    ("os.homedir", "(", ")"),
+    ("getenv", "(", "HOME", ")"),
+    ("os.getenv", "(", "HOME", ")"),
+    ("ENV", "[", "HOME", "]"),
+    ("$ENV", "{", "HOME", "}"),
+)
+
+
+def _home_tokens(tokens: list[_Tok]) -> list[_Tok]:
+    """The home directory spelled as an expression becomes the string ``~``, so paths
+    built from it (``process.env.HOME + "/.ssh/id_rsa"``) are literals again."""
+    out: list[_Tok] = []
+    i = 0
+    while i < len(tokens):
+        for expression in _HOME_EXPRESSIONS:
+            window = tuple(t.text for t in tokens[i : i + len(expression)])
+            if window == expression and tokens[i].kind == "id":
+                out.append(_Tok("str", "~"))
+                i += len(expression)
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _resolve_constants(tokens: list[_Tok]) -> list[_Tok]:
+    """``$c = "rm -rf /"; system($c)``: a name assigned one literal string once reads
+    as that string (``my``/``local``/``const``/``let``/``var`` declarations included)."""
+    assigned: dict[str, list[_Tok]] = {}
+    for i in range(len(tokens) - 2):
+        name, eq, value = tokens[i], tokens[i + 1], tokens[i + 2]
+        if name.kind == "id" and eq.text == "=" and eq.kind == "op":
+            follows = tokens[i + 3] if i + 3 < len(tokens) else None
+            literal = value.kind == "str" and (follows is None or follows.text in (";", ")"))
+            assigned.setdefault(name.text, []).append(value if literal else _Tok("op", "?"))
+    constants = {k: v[0] for k, v in assigned.items() if len(v) == 1 and v[0].kind == "str"}
+    if not constants:
+        return tokens
+    out = []
+    for i, tok in enumerate(tokens):
+        before = tokens[i - 1].text if i else ""
+        after = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        if tok.kind == "id" and tok.text in constants and after != "=" and before != ".":
+            out.append(constants[tok.text])
+        else:
+            out.append(tok)
+    return out
+
+
+def _string_call(tokens: list[_Tok], i: int) -> bool:
+    tok = tokens[i]
+    before = tokens[i - 1] if i else None
+    return (
+        tok.kind == "str"
+        and i + 1 < len(tokens)
+        and tokens[i + 1].text == "("
+        and (before is None or (before.kind == "op" and before.text in ";{}="))
+    )
+
+
+def _bracket_call(tokens: list[_Tok], i: int) -> bool:
+    tok = tokens[i]
+    return (
+        tok.kind == "str"
+        and 0 < i < len(tokens) - 2
+        and tokens[i - 1].text == "["
+        and tokens[i + 1].text == "]"
+        and tokens[i + 2].text == "("
+    )
 
 
 def _command_tokens(tokens: list[_Tok]) -> Iterator[Effect]:
@@ -849,36 +1083,118 @@ def _command_tokens(tokens: list[_Tok]) -> Iterator[Effect]:
             yield _shell_effect(tok.text, tok.computed, "backtick command")
 
 
-def _call_effects(lang: _Lang, tokens: list[_Tok], i: int, code: str) -> Iterator[Effect]:
-    name = tokens[i].text
+def _call_effects(scan: _Scan, i: int, name: str) -> Iterator[Effect]:
+    lang, tokens = scan.lang, scan.tokens
     short = re.split(r"::|\.|->", name)[-1]
-    args = _call_args(tokens, i + 1)
-    gated = lang.requires is None or lang.requires in code
-    if gated and (name in lang.shell or short in lang.shell):
-        yield from _run_effects(args, name, shell=True)
-    elif gated and (name in lang.process or short in lang.process):
+    args = _call_args(tokens, i + 1, bare=lang.bare_calls)
+    gated = lang.requires is None or lang.requires in scan.code
+
+    def named(table: frozenset[str] | Mapping[str, bool]) -> bool:
+        return name in table or short in table
+
+    if gated and named(lang.shell):
+        yield from _run_effects(args, name, shell=True, single=lang.single_command)
+    elif gated and named(lang.process):
         yield from _run_effects(args, name, shell=False)
-    elif name in lang.delete or short in lang.delete:
+    elif named(lang.delete):
         recursive = lang.delete.get(name, lang.delete.get(short, False))
         recursive = recursive or any(t.text == "recursive" for a in args or [] for t in a)
         yield from _delete_effects(args, name, recursive)
-    elif (name in lang.code or short in lang.code) and args is not None:
-        if not args or not all(_literal(a) is not None for a in args[:1]):
-            yield Effect(EffectKind.UNVERIFIABLE, f"{name} of a computed value", destructive=True)
-    elif name in lang.network or short in lang.network:
+    elif named(lang.code) and args is not None:
+        yield from _code_effects(scan, args, name)
+    elif named(lang.network) or re.split(r"::|\.|->", name)[0] in lang.network:
         yield Effect(
             EffectKind.NETWORK,
             next((t.text for a in args or [] for t in a if "://" in t.text), name),
         )
+    elif named(lang.reads) or named(lang.writes) or named(lang.opens):
+        yield from _file_effects(lang, args, name, short)
 
 
-def _call_args(tokens: list[_Tok], i: int) -> list[list[_Tok]] | None:
-    """Arguments of a call at tokens[i]: ``(a, b)`` or paren-less ``a, b;``. None: not a call."""
+def _code_effects(scan: _Scan, args: list[list[_Tok]], name: str) -> Iterator[Effect]:
+    """eval of a literal is analyzed as code of the same language; of anything else, reported."""
+    literal = _literal(args[0]) if args else None
+    if literal is None:
+        yield Effect(EffectKind.UNVERIFIABLE, f"{name} of a computed value", destructive=True)
+    elif scan.depth >= MAX_DEPTH:
+        yield Effect(EffectKind.UNVERIFIABLE, f"{name} nested too deeply", destructive=True)
+    else:
+        yield from script_effects(scan.language, literal, scan.depth + 1)
+
+
+def _file_effects(
+    lang: _Lang, args: list[list[_Tok]] | None, name: str, short: str
+) -> Iterator[Effect]:
+    """Files read or written by path: ``File.read``, ``readFileSync``, ``fopen(P, "w")``."""
+    if not args:
+        return
+    opens = name in lang.opens or short in lang.opens
+    if opens and lang.handle_first:  # Perl: open(FH, ...)
+        yield from _perl_open(args[1:], name)
+        return
+    path = _literal(args[0])
+    if path is None:
+        return
+    if "://" in path:
+        yield Effect(EffectKind.NETWORK, path)
+        return
+    if opens and path.lstrip().startswith("|"):  # Ruby: open("|cmd")
+        yield from _open_spec(path.strip(), name)
+        return
+    writes = name in lang.writes or short in lang.writes
+    if opens:
+        mode = _literal(args[1]) if len(args) > 1 else "r"
+        writes = mode is None or bool(set(mode) & set("wax+"))
+    yield Effect(EffectKind.WRITE if writes else EffectKind.READ, path)
+
+
+def _perl_open(args: list[list[_Tok]], name: str) -> Iterator[Effect]:
+    """``open(FH, MODE, PATH)``, ``open(FH, "-|", CMD...)`` or two-argument
+    ``open(FH, "| cmd")`` / ``open(FH, "cmd |")`` / ``open(FH, ">path")``."""
+    literals = [_literal(a) for a in args]
+    if len(args) >= 2:
+        mode = (literals[0] or "").strip()
+        targets = [x for x in literals[1:] if x is not None]
+        if mode in ("-|", "|-"):
+            if len(targets) == 1:
+                yield Effect(EffectKind.SHELL, targets[0])
+            elif targets:
+                yield Effect(EffectKind.ARGV, argv=tuple(targets))
+            else:
+                yield Effect(
+                    EffectKind.UNVERIFIABLE, f"{name} runs a computed command", destructive=True
+                )
+        elif targets:
+            kind = EffectKind.WRITE if set(mode) & set(">+") else EffectKind.READ
+            yield Effect(kind, targets[0])
+    elif literals and literals[0] is not None:
+        yield from _open_spec(literals[0].strip(), name)
+
+
+def _open_spec(text: str, name: str) -> Iterator[Effect]:
+    if text.startswith("|") or text.endswith("|"):
+        command = text.strip("|").strip()
+        if command.split()[:1] and command.split()[0].rsplit("/", 1)[-1] in _SHELL_BASENAMES:
+            yield Effect(
+                EffectKind.UNVERIFIABLE, f"{name} pipes text into a shell", destructive=True
+            )
+        yield Effect(EffectKind.SHELL, command)
+    elif text.startswith((">", "+<", "+>")):
+        yield Effect(EffectKind.WRITE, text.lstrip(">+< ").strip())
+    else:
+        yield Effect(EffectKind.READ, text.lstrip("< ").strip())
+
+
+def _call_args(tokens: list[_Tok], i: int, *, bare: bool = False) -> list[list[_Tok]] | None:
+    """Arguments of a call at tokens[i]: ``(a, b)`` or paren-less ``a, b;`` (in Perl and
+    Ruby also ``system $cmd``). None: not a call."""
     if i >= len(tokens):
         return None
-    if tokens[i].text == "(":
+    first = tokens[i]
+    bare_name = bare and first.kind == "id" and first.text not in _NOT_ARGUMENTS
+    if first.text == "(":
         close, i = ")", i + 1
-    elif tokens[i].kind in ("str", "cmd") or tokens[i].text == "[":
+    elif first.kind in ("str", "cmd") or first.text == "[" or bare_name:
         close = ";"
     else:
         return None
@@ -929,9 +1245,17 @@ def _literal_list(arg: list[_Tok]) -> list[str] | None:
     return items
 
 
-def _run_effects(args: list[list[_Tok]] | None, name: str, *, shell: bool) -> Iterator[Effect]:
+#: Words after a call name that are not its argument (``system if $x``, ``exec or die``).
+_NOT_ARGUMENTS = frozenset({"if", "unless", "or", "and", "while", "until", "for", "foreach", "do"})
+
+
+def _run_effects(
+    args: list[list[_Tok]] | None, name: str, *, shell: bool, single: bool = False
+) -> Iterator[Effect]:
     if not args:
         return
+    if single:
+        args = args[:1]  # PHP: system($cmd, $status), popen($cmd, $mode)
     first = _literal(args[0])
     if first is None:
         interpolated = args[0][0].kind == "str" and args[0][0].computed
@@ -947,6 +1271,8 @@ def _run_effects(args: list[list[_Tok]] | None, name: str, *, shell: bool) -> It
         yield Effect(EffectKind.SHELL, first)
     elif all(r is not None for r in rest):
         yield Effect(EffectKind.ARGV, argv=(first, *(r or "" for r in rest)))
+        if shell and " " in first:  # system("rm -rf /", $x): read as a command line too
+            yield Effect(EffectKind.SHELL, first)
     else:
         yield Effect(EffectKind.UNVERIFIABLE, f"{name} with computed arguments", destructive=True)
         yield Effect(EffectKind.ARGV, argv=(first,))
@@ -1000,3 +1326,16 @@ def _awk_pipes(tokens: list[_Tok]) -> Iterator[Effect]:
                 EffectKind.UNVERIFIABLE, "awk pipes generated text into a shell", destructive=True
             )
             yield from (Effect(EffectKind.SHELL, s) for s in strings if s != tok.text)
+
+
+def _awk_outputs(tokens: list[_Tok]) -> Iterator[Effect]:
+    """``print ... > "FILE"`` and ``>> "FILE"`` write files (only inside print/printf:
+    elsewhere ``>`` compares)."""
+    printing = False
+    for i, tok in enumerate(tokens):
+        if tok.kind == "id" and tok.text in ("print", "printf"):
+            printing = True
+        elif tok.kind == "op" and tok.text in ";{}":
+            printing = False
+        elif printing and tok.kind == "str" and i and tokens[i - 1].text == ">":
+            yield Effect(EffectKind.WRITE, tok.text)

@@ -13,16 +13,23 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from canopy.decisions.analyzers.paths import PathClass, is_credential_name, path_classes
+from canopy.decisions.analyzers.paths import (
+    PathClass,
+    glob_may_be_credential,
+    is_credential_name,
+    path_classes,
+)
 
 __all__ = [
     "CRITICAL_DIRS",
     "PathInfo",
+    "has_scheme",
     "is_block_device",
     "is_harmless_device",
     "looks_like_url",
     "normalize",
     "path_info",
+    "remote_url",
 ]
 
 
@@ -75,7 +82,7 @@ _SYSTEM_TOPS = frozenset(d.split("/")[1] for d in CRITICAL_DIRS if d != "/")
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
-_SCP_TARGET = re.compile(r"^(?:[\w.-]+@)?[\w.-]+:(?!//)\S*$")
+_SCP_TARGET = re.compile(r"^(?:[\w.-]+@)?([\w.-]+):(?!//)\S*$")
 
 
 def normalize(path: str, cwd: str, home: str) -> str:
@@ -136,7 +143,8 @@ def path_info(path: str, *, glob: bool, home: str, workspace: str | None) -> Pat
         device=device,
         system=system,
         contained=_contained(path, base, rest, match_all, workspace),
-        credential=_is_credential(path, home),
+        credential=_is_credential(path, home)
+        or (bool(rest) and glob_may_be_credential(path, home=home)),
         shell_rc=_under_any(path, homes, _SHELL_RC),
     )
 
@@ -246,6 +254,22 @@ def is_block_device(path: str) -> bool:
 
 def is_harmless_device(path: str) -> bool:
     return path in _HARMLESS_DEVICES or path.startswith(_HARMLESS_DEVICE_PREFIXES)
+
+
+def has_scheme(text: str) -> bool:
+    return bool(_URL.match(text))
+
+
+def remote_url(text: str) -> str:
+    """A URL fact as a client reads it: scp/rsync/git's ``[user@]host:path`` (and
+    rsync's ``host::module``) is ``ssh://host``; ``host:port`` and URLs stay as they are."""
+    m = _SCP_TARGET.match(text)
+    if m is None or _URL.match(text) or _PORT_AFTER_HOST.match(text, m.end(1)):
+        return text
+    return f"ssh://{m.group(1)}"
+
+
+_PORT_AFTER_HOST = re.compile(r":\d+(?:/.*)?$")
 
 
 def looks_like_url(text: str) -> bool:

@@ -119,22 +119,39 @@ _SED = opts(
     data_opts="e f expression file",
 )
 _CURL = opts(
-    "odHXuAebcFTxwmKErCYyzUQ",
+    "odHXuAebcFTxwmKErCYyzUQDPt",
     "output data data-raw data-binary data-ascii data-urlencode header request user user-agent "
     "referer cookie cookie-jar form form-string upload-file proxy write-out max-time config cert "
     "key range connect-timeout retry output-dir url resolve cacert capath proxy-user oauth2-bearer "
-    "max-filesize limit-rate dns-servers interface local-port unix-socket",
+    "max-filesize limit-rate dns-servers interface local-port unix-socket abstract-unix-socket "
+    "connect-to preproxy socks4 socks4a socks5 socks5-hostname doh-url retry-delay retry-max-time "
+    "speed-limit speed-time expect100-timeout keepalive-time max-redirs tls-max ciphers "
+    "tls13-ciphers pinnedpubkey proto proto-redir proto-default netrc-file trace trace-ascii "
+    "stderr dump-header etag-save etag-compare hsts alt-svc aws-sigv4 login-options mail-from "
+    "mail-rcpt mail-auth ftp-port quote key-type cert-type crlfile engine pass proxy-cert "
+    "proxy-key proxy-cacert proxy-capath proxy-header proxy-pass variable json url-query rate "
+    "time-cond continue-at telnet-option happy-eyeballs-timeout-ms create-file-mode",
     longs={"remote-name": "O", "location": "L", "silent": "s", "fail": "f", "insecure": "k"},
 )
 _WGET = opts(
     "OoaPUetTwiBQlARDIX",
     "output-document output-file append-output directory-prefix user-agent execute tries timeout "
     "wait input-file base quota level accept reject domains include-directories "
-    "exclude-directories header post-data post-file user password body-data body-file method",
+    "exclude-directories header post-data post-file user password body-data body-file method "
+    "limit-rate waitretry read-timeout dns-timeout connect-timeout bind-address "
+    "restrict-file-names http-user http-password ftp-user ftp-password proxy-user proxy-password "
+    "load-cookies save-cookies referer ca-certificate ca-directory certificate private-key "
+    "secure-protocol progress local-encoding remote-encoding cut-dirs default-page",
     longs={"quiet": "q"},
 )
 _SSH = opts("bcDEeFIiJLlmOopQRSWwB", stop=True)
 _NC = opts("pswiqecxXTOIMW", "exec sh-exec lua-exec source wait proxy proxy-type output")
+_HTTPIE = opts(
+    "aAops",
+    "auth auth-type output print style session session-read-only proxy verify cert cert-key "
+    "timeout pretty format-options default-scheme max-redirects max-headers boundary ciphers "
+    "response-charset response-mime raw",
+)
 _PIP = opts(
     "rcetif",
     "requirement constraint editable target prefix root index-url extra-index-url find-links src "
@@ -181,9 +198,10 @@ SPECS: Mapping[str, OptionSpec] = MappingProxyType(
         "touch": opts("rdt", "reference date"),
         "mkdir": opts("m", "mode", longs={"parents": "p"}),
         "tar": opts(
-            "fCTXbKNgVL",
+            "fCTXbKNgVLIF",
             "file directory files-from exclude exclude-from newer-mtime owner group mode "
-            "transform use-compress-program format",
+            "transform use-compress-program format to-command checkpoint-action info-script "
+            "new-volume-script rsh-command",
             longs={
                 "create": "c",
                 "extract": "x",
@@ -223,7 +241,6 @@ SPECS: Mapping[str, OptionSpec] = MappingProxyType(
             data=1,
             data_opts="f from-file",
         ),
-        "sort": opts("okStT", "output key field-separator buffer-size temporary-directory"),
         "head": opts("nc", "lines bytes"),
         "tail": opts("ncs", "lines bytes sleep-interval pid"),
         "kill": opts("sn", "signal", known="snlL"),
@@ -279,11 +296,60 @@ SPECS: Mapping[str, OptionSpec] = MappingProxyType(
         "lua": opts("el", stop=True),
         "python": opts("cmWXQ", "check-hash-based-pycs", stop=True),
         "sqlite3": opts("", "cmd init separator newline nullvalue", stop=False),
-        "vim": opts("cStTuUwWi", ""),
+        "psql": opts(
+            "cdfhpUvFLoPRT",
+            "command dbname file host port username set variable field-separator log-file "
+            "output pset record-separator table-attr",
+        ),
+        "mysql": opts(
+            "eDhPSu",
+            "execute database host port socket user pager tee init-command",
+            optional="p",
+        ),
+        "mariadb": opts(
+            "eDhPSu",
+            "execute database host port socket user pager tee init-command",
+            optional="p",
+        ),
+        "man": opts(
+            "CMmSsLRpEeP",
+            "config-file manpath systems sections locale recode pager preprocessor encoding "
+            "extension",
+            optional="H",
+        ),
+        "make": opts(
+            "CfIoWjlE",
+            "directory file makefile include-dir old-file assume-old what-if new-file "
+            "assume-new jobs load-average eval",
+        ),
+        "ssh-keygen": opts("abCDEfGIJjMmNnOPrSstVwYzZRFT"),
+        "sort": opts("okStT", "output key field-separator buffer-size temporary-directory"),
+        "patch": opts(
+            "pFoirBDdYzVg",
+            "strip fuzz output input reject-file prefix ifdef directory basename-prefix suffix "
+            "version-control get",
+        ),
+        "vim": opts("cStTuUwWi", "cmd"),
         "systemd-run": opts(
             "pEuM", "unit property description slice uid gid setenv working-directory", stop=True
         ),
         "crontab": opts("uc"),
+        "setfacl": opts(
+            "mMxX",
+            "modify modify-file remove remove-file set set-file",
+            longs={"recursive": "R"},
+        ),
+        "badblocks": opts("bcdeiopt"),
+        "http": _HTTPIE,
+        "https": _HTTPIE,
+        "xh": _HTTPIE,
+        "xhs": _HTTPIE,
+        "aria2c": opts(
+            "odsxjkimTU",
+            "out dir split max-connection-per-server min-split-size max-concurrent-downloads "
+            "input-file torrent-file metalink-file user-agent referer header max-tries timeout "
+            "connect-timeout http-user http-passwd all-proxy http-proxy https-proxy checksum",
+        ),
     }
 )
 
@@ -343,6 +409,8 @@ class Wrapper:
 
 _PRIV = ShellRisk.PRIVILEGE
 _NET = ShellRisk.NETWORK
+_PKG = ShellRisk.PACKAGE_INSTALL
+_NPX = opts("pc", "package call", longs={"call": "c"}, stop=True)
 
 #: Wrappers the analyzer looks through. ``env``, ``xargs`` and ``find`` are handled apart.
 WRAPPERS: Mapping[str, Wrapper] = MappingProxyType(
@@ -389,7 +457,7 @@ WRAPPERS: Mapping[str, Wrapper] = MappingProxyType(
         "ltrace": Wrapper(opts("oepsunaAlLxX", stop=True)),
         "taskset": Wrapper(opts(stop=True), skip=1),
         "script": Wrapper(
-            opts("cTEOIBt", "command log-out log-in log-io log-timing", stop=True), script_opt="c"
+            opts("cTEOIBt", "command log-out log-in log-io log-timing"), skip=1, script_opt="c"
         ),
         "unbuffer": Wrapper(opts(stop=True)),
         "sshpass": Wrapper(opts("pfde", stop=True)),
@@ -408,18 +476,67 @@ WRAPPERS: Mapping[str, Wrapper] = MappingProxyType(
         "firejail": Wrapper(opts(stop=True)),
         "catchsegv": Wrapper(opts(stop=True)),
         "valgrind": Wrapper(opts(stop=True)),
+        "chrt": Wrapper(
+            opts("TPD", "sched-runtime sched-period sched-deadline", stop=True), skip=1
+        ),
+        "numactl": Wrapper(
+            opts("ipCNm", "interleave preferred physcpubind cpunodebind membind", stop=True)
+        ),
+        "cpulimit": Wrapper(opts("lpPe", "limit pid exe path cpu", stop=True)),
+        "prlimit": Wrapper(opts("po", "pid output", optional="cdefilmnqrstuvxy", stop=True)),
+        "unshare": Wrapper(
+            opts(
+                "SGRw",
+                "setuid setgid root wd map-user map-group map-users map-groups propagation "
+                "setgroups",
+                optional="mupinUCT",
+                stop=True,
+            ),
+            chdir=frozenset({"w", "wd"}),
+        ),
+        "nsenter": Wrapper(
+            opts("tSG", "target setuid setgid", optional="mupinUCTrw", stop=True),
+            risk=_PRIV,
+            severity=Severity.HIGH,
+        ),
+        "fakeroot": Wrapper(opts("lisb", "lib faked", stop=True)),
+        "faketime": Wrapper(opts("mf", stop=True), skip=1),
+        "eatmydata": Wrapper(opts(stop=True)),
+        "nocache": Wrapper(opts(stop=True)),
+        "trickle": Wrapper(opts("udwtlns", stop=True)),
+        "xvfb-run": Wrapper(opts("efnpsw", stop=True)),
+        "tini": Wrapper(opts("psel", stop=True)),
+        "dumb-init": Wrapper(opts("r", "rewrite", stop=True)),
+        "screen": Wrapper(opts("SctTehpXs", stop=True)),
+        "sg": Wrapper(opts(stop=True), skip=1, script_opt="c", risk=_PRIV, severity=Severity.HIGH),
+        "gosu": Wrapper(opts(stop=True), skip=1, risk=_PRIV, severity=Severity.HIGH),
+        "su-exec": Wrapper(opts(stop=True), skip=1, risk=_PRIV, severity=Severity.HIGH),
+        # Package runners fetch a package and run it: the command they run is analyzed.
+        "npx": Wrapper(_NPX, script_opt="c", risk=_PKG, severity=Severity.MEDIUM),
+        "pnpx": Wrapper(_NPX, script_opt="c", risk=_PKG, severity=Severity.MEDIUM),
+        "bunx": Wrapper(opts("p", "package", stop=True), risk=_PKG, severity=Severity.MEDIUM),
+        "uvx": Wrapper(
+            opts("p", "from with python with-requirements", stop=True),
+            risk=_PKG,
+            severity=Severity.MEDIUM,
+        ),
     }
 )
 
 #: Network clients: running one is NETWORK; what they print is remote data.
 NETWORK_PROGRAMS = _names(
     "curl wget fetch nc ncat netcat socat telnet ssh scp sftp ftp lftp tftp aria2c http https "
-    "xh httpie mosh ssh-copy-id lwp-request lynx w3m rclone"
+    "xh xhs httpie mosh ssh-copy-id lwp-request lynx w3m rclone links elinks"
 )
 #: Programs whose output is remote content even without a URL we recognize.
 REMOTE_SOURCES = _names(
-    "curl wget fetch nc ncat netcat socat telnet ssh http https xh lwp-request lynx w3m aria2c"
+    "curl wget fetch nc ncat netcat socat telnet ssh http https xh xhs lwp-request lynx w3m "
+    "aria2c links elinks"
 )
+#: Clients that, like curl, read an operand without a scheme as an http:// URL.
+SCHEMELESS_HTTP_CLIENTS = _names("curl wget fetch lynx w3m links elinks aria2c lwp-request")
+#: Clients whose first operand is a host to connect to (``telnet HOST PORT``).
+HOST_CLIENTS = _names("telnet ftp tftp mosh")
 #: Decoders: their output is decoded data (the spec: base64 -d, xxd -r, openssl enc -d...).
 #: The value lists the flags meaning "decode"; an empty set means always.
 DECODERS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -465,13 +582,10 @@ PACKAGE_SUBCOMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
             "pip3": "install uninstall download",
             "pipx": "install uninstall reinstall upgrade run inject",
             "uv": "add remove sync pip:install pip:uninstall pip:sync tool:install tool:run",
-            "uvx": "*",
-            "npx": "*",
             "npm": "install i in ci add uninstall un remove rm r update up upgrade link exec x",
             "yarn": "add install remove upgrade up dlx global",
             "pnpm": "add install i remove rm update up dlx",
             "bun": "add install i remove rm update x",
-            "bunx": "*",
             "gem": "install uninstall update",
             "cargo": "install add uninstall",
             "go": "install get",
@@ -557,8 +671,15 @@ DISK_TOOLS: Mapping[str, frozenset[str]] = MappingProxyType(
         "pvremove": frozenset(),
         "zpool": frozenset(),
         "hdparm": frozenset(),
+        "mkudffs": frozenset(),
+        "mkreiserfs": frozenset(),
+        "mkexfatfs": frozenset(),
+        "sg_format": frozenset(),
+        "sg_sanitize": frozenset(),
     }
 )
+#: Disk tools that destroy data only with one of these flags (``badblocks -w``).
+DISK_WRITE_FLAGS: Mapping[str, frozenset[str]] = MappingProxyType({"badblocks": frozenset({"w"})})
 #: For these, only the listed subcommands destroy data.
 DISK_SUBCOMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
@@ -572,7 +693,16 @@ DISK_SUBCOMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "diskutil": frozenset(
             {"eraseDisk", "eraseVolume", "zeroDisk", "randomDisk", "secureErase", "partitionDisk"}
         ),
+        "nvme": _names("format sanitize write-zeroes delete-ns"),
+        "dmsetup": _names("remove_all wipe_table"),
+        "mdadm": _names("--zero-superblock --create -C"),
     }
+)
+
+#: Words that make text we cannot parse or analyze look destructive (HIGH, not MEDIUM).
+DESTRUCTIVE_TOKEN = re.compile(
+    r"^(?:rm|dd|mkfs.*|mke2fs|mkswap|shred|wipefs|fdisk|parted|chmod|chown|mv|eval|sh|bash|zsh|dash|"
+    r"curl|wget|sudo|python[\d.]*|perl|ruby|node|find|xargs|kill|pkill|truncate|/|/dev/\w+|~)$"
 )
 
 #: Environment variables that change which code a program loads.
@@ -583,6 +713,16 @@ HIJACK_VARS = _names(
     "_JAVA_OPTIONS GCONV_PATH LD_BIND_NOW SHELLOPTS BASHOPTS PS4"
 )
 HIJACK_PREFIXES = ("DYLD_",)
+#: Environment variables whose value is a command line some program runs (git's pager,
+#: man's pager, less's input filter, ssh/sudo askpass...): the value is analyzed.
+COMMAND_VARS = _names(
+    "PAGER GIT_PAGER MANPAGER SYSTEMD_PAGER AWS_PAGER PSQL_PAGER EDITOR VISUAL GIT_EDITOR "
+    "GIT_SEQUENCE_EDITOR SUDO_EDITOR FCEDIT GIT_SSH GIT_SSH_COMMAND GIT_ASKPASS SSH_ASKPASS "
+    "SUDO_ASKPASS GIT_PROXY_COMMAND GIT_EXTERNAL_DIFF LESSOPEN LESSCLOSE BROWSER RSYNC_RSH "
+    "CVS_RSH PROMPT_COMMAND"
+)
+#: Prompt strings: command substitutions in them run each time the prompt is shown.
+PROMPT_VARS = _names("PS0 PS1 PS2 PS3 PS4")
 GOVERNANCE_ENV_PREFIX = "CANOPY_"
 #: PATH entries that anyone (or this very agent) can write to.
 WRITABLE_PATH_ENTRIES = re.compile(

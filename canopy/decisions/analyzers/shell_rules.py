@@ -18,14 +18,20 @@ from urllib.parse import urlsplit
 
 from canopy.decisions.analyzers.shell_model import ShellRisk
 from canopy.decisions.analyzers.shell_options import Parsed
-from canopy.decisions.analyzers.shell_paths import is_harmless_device, looks_like_url
+from canopy.decisions.analyzers.shell_paths import (
+    has_scheme,
+    is_harmless_device,
+    looks_like_url,
+)
 from canopy.decisions.analyzers.shell_programs import (
     CANOPY_PACKAGES,
     DECODERS,
     DISK_SUBCOMMANDS,
     DISK_TOOLS,
+    DISK_WRITE_FLAGS,
     EDITORS,
     ENV_DUMPERS,
+    HOST_CLIENTS,
     INIT_LEVELS,
     INIT_PROGRAMS,
     MINERS,
@@ -36,6 +42,7 @@ from canopy.decisions.analyzers.shell_programs import (
     PRIVILEGE_PROGRAMS,
     READERS,
     REMOTE_SOURCES,
+    SCHEMELESS_HTTP_CLIENTS,
     SECURITY_PREFIXES,
     SECURITY_TOOLS,
     SERVICE_DANGEROUS,
@@ -270,6 +277,8 @@ def file_stream(call: Call, ref: PathRef) -> Stream:
         return ref.word.content
     if ref.info is None:
         return UNKNOWN
+    if ref.path in _STDIN_PATHS:
+        return call.ctx.stdin
     known = call.scope.files.get(ref.path)
     if known is not None:
         return known
@@ -279,6 +288,9 @@ def file_stream(call: Call, ref: PathRef) -> Stream:
 
 
 # --- deletion and writes -------------------------------------------------------------
+
+
+_STDIN_PATHS = frozenset({"/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
 
 def rule_rm(call: Call) -> Stream:
@@ -312,6 +324,13 @@ def rule_shred(call: Call) -> Stream:
 def rule_wipe(call: Call) -> Stream:
     for word in call.parsed.operands:
         delete_target(call, call.ref(word), recursive=True, verb="wipes")
+    return EMPTY
+
+
+def rule_rimraf(call: Call) -> Stream:
+    """rimraf (and ``npx rimraf``): ``rm -rf`` for every operand."""
+    for word in call.parsed.operands:
+        delete_target(call, call.ref(word), recursive=True)
     return EMPTY
 
 
@@ -402,8 +421,26 @@ def rule_ln(call: Call) -> Stream:
     if dest is None and sources:
         dest = Word.literal(posixpath.basename(sources[0].text.rstrip("/")) or ".")
     if dest is not None:
-        write_target(call, call.ref(dest), truncate=call.parsed.has("f"), verb="links")
+        ref = call.ref(dest)
+        write_target(call, ref, truncate=call.parsed.has("f"), verb="links")
+        if ref.info is not None:
+            _remember_links(
+                call, sources, ref.path, into=len(sources) > 1 or dest.text.endswith("/")
+            )
     return EMPTY
+
+
+def _remember_links(call: Call, sources: list[Word], dest: str, *, into: bool) -> None:
+    """Later paths through the link reach its target: ``ln -s /etc/shadow x; cat x``."""
+    symbolic = call.parsed.has("s")
+    for word in sources:
+        if not word.resolved:
+            continue
+        link = posixpath.join(dest, posixpath.basename(word.text.rstrip("/"))) if into else dest
+        text = word.text
+        if symbolic and not text.startswith(("/", "~")):
+            text = posixpath.join(posixpath.dirname(link), text)  # relative to the link
+        call.scope.links[link] = call.scope.normalize(text)
 
 
 def rule_dd(call: Call) -> Stream:
@@ -432,6 +469,23 @@ def rule_dd(call: Call) -> Stream:
             f"dd writes {ref.path}",
         )
     return EMPTY
+
+
+def rule_output_files(call: Call) -> Stream | None:
+    """Programs that write a file named by an option or operand: ``sort -o F``,
+    ``uniq IN OUT``, ``patch F``, ``ssh-keygen -f KEY`` (generating a key)."""
+    p = call.parsed
+    targets = p.values.get("o", []) + p.values.get("output", [])
+    if call.name == "uniq" and len(p.operands) > 1:
+        targets.append(p.operands[1].text)
+    if call.name == "patch" and p.operands and not targets:
+        targets.append(p.operands[0].text)
+    if call.name == "ssh-keygen":
+        reading = p.has("y", "l", "F", "R", "H", "B", "L", "Q", "k", "D", "i", "e")
+        targets = [] if reading else p.values.get("f", [])
+    for target in targets:
+        write_target(call, call.ref(Word.literal(target)), truncate=True)
+    return None
 
 
 def rule_sed(call: Call) -> Stream | None:
@@ -583,6 +637,13 @@ def rule_chattr(call: Call) -> Stream:
     return EMPTY
 
 
+def rule_setfacl(call: Call) -> Stream:
+    p = call.parsed
+    for word in p.operands:
+        _permission_target(call, call.ref(word), p.has("R"), _Mode(False, False, True), "setfacl")
+    return EMPTY
+
+
 def _permission_target(call: Call, ref: PathRef, recursive: bool, mode: _Mode, verb: str) -> None:
     recursive = recursive or ref.found
     if ref.info is None:
@@ -613,7 +674,7 @@ def _permission_target(call: Call, ref: PathRef, recursive: bool, mode: _Mode, v
         )
     elif mode.world_writable:
         call.report(R.PERMISSIONS, S.MEDIUM, f"makes {ref.path} world-writable")
-    elif verb in ("chown", "chgrp"):
+    elif verb in ("chown", "chgrp", "setfacl"):
         call.report(R.PERMISSIONS, S.MEDIUM, f"{verb} {ref.path}")
 
 
@@ -709,9 +770,42 @@ def _urls(call: Call, texts: list[str]) -> list[str]:
     return found
 
 
+def _client_urls(call: Call, words: list[Word]) -> list[str]:
+    """What an http client requests: like curl, it reads ``169.254.169.254/x`` or
+    ``localhost:80`` as http://. Operands we could not resolve are left alone."""
+    texts = []
+    for word in words:
+        text = word.text
+        if not word.resolved or not text or text.startswith(("-", "@")):
+            continue
+        texts.append(text if has_scheme(text) else "http://" + text)
+    return _urls(call, texts)
+
+
+#: curl options naming the address it really connects to (or a proxy on the way).
+_CURL_ROUTES = ("x", "proxy", "preproxy", "socks4", "socks4a", "socks5", "socks5-hostname")
+
+
+def _curl_routes(call: Call) -> None:
+    p = call.parsed
+    hops = [v for key in _CURL_ROUTES for v in p.values.get(key, [])]
+    for value in p.values.get("resolve", []):  # HOST:PORT:ADDRESS[,ADDRESS...]
+        addresses = value.split(":", 2)[2] if value.count(":") >= 2 else ""
+        hops += addresses.split(",")
+    for value in p.values.get("connect-to", []):  # HOST1:PORT1:HOST2:PORT2
+        parts = value.split(":")
+        hops += parts[2:3] if len(parts) == 4 else []
+    _client_urls(call, [Word.literal(h) for h in hops if h])
+    for key in ("unix-socket", "abstract-unix-socket"):
+        for path in p.values.get(key, []):
+            read_target(call, call.ref(Word.literal(path)))
+
+
 def rule_curl(call: Call) -> Stream:
     p = call.parsed
-    urls = _urls(call, [w.text for w in p.operands] + p.values.get("url", []))
+    listed = _listed_urls(call, ("K", "config"), config=True)
+    urls = _client_urls(call, [*p.operands, *p.value_words.get("url", []), *listed])
+    _curl_routes(call)
     remote = Stream(None, frozenset({LABEL_REMOTE}))
     to_stdout = True
     for target in p.values.get("o", []) + p.values.get("output", []):
@@ -749,9 +843,29 @@ def _upload_value(call: Call, value: str) -> None:
         read_target(call, call.ref(Word.literal(path)))
 
 
+def _listed_urls(call: Call, keys: tuple[str, ...], *, config: bool) -> list[Word]:
+    """URLs a client reads from a file or stdin (``wget -i -``, ``curl -K -``), when this
+    text wrote that file or fed that stdin. curl's config names them ``url = "..."``."""
+    words: list[Word] = []
+    for name in (v for key in keys for v in call.parsed.values.get(key, [])):
+        stream = call.ctx.stdin if name == "-" else file_stream(call, call.ref(Word.literal(name)))
+        for line in (stream.text or "").splitlines():
+            text = _config_url(line) if config else line.strip()
+            words += [Word.literal(text)] if text else []
+    return words
+
+
+def _config_url(line: str) -> str:
+    m = _CURL_CONFIG_URL.match(line)
+    return m.group(1) if m else ""
+
+
+_CURL_CONFIG_URL = re.compile(r"""^\s*(?:--)?url\s*[=:]?\s*["']?([^"'\s]+)""")
+
+
 def rule_wget(call: Call) -> Stream:
     p = call.parsed
-    urls = _urls(call, [w.text for w in p.operands])
+    urls = _client_urls(call, [*p.operands, *_listed_urls(call, ("i", "input-file"), config=False)])
     remote = Stream(None, frozenset({LABEL_REMOTE}))
     target = p.value("O", "output-document")
     if target == "-":
@@ -776,6 +890,47 @@ def _download_to(call: Call, word: Word, stream: Stream) -> None:
     write_target(call, ref, truncate=True, verb="downloads into")
     if ref.info is not None:
         call.scope.files[ref.path] = stream
+
+
+def rule_aria2c(call: Call) -> Stream:
+    p = call.parsed
+    urls = _client_urls(call, p.operands)
+    remote = Stream(None, frozenset({LABEL_REMOTE}))
+    folder = p.value("d", "dir")
+    names = [p.value("o", "out")] if p.value("o", "out") else [_url_basename(u) for u in urls]
+    for name in names:
+        if name:
+            _download_to(
+                call, Word.literal(posixpath.join(folder, name) if folder else name), remote
+            )
+    return EMPTY
+
+
+_HTTP_METHOD = re.compile(r"^[A-Z]+$")
+#: HTTPie request items that upload a file: ``field@FILE``, ``field=@FILE``, ``field:=@FILE``.
+_HTTPIE_FILE_ITEM = re.compile(r"^[^=@:]*(?::=@|=@|@)(.+)$")
+
+
+def rule_httpie(call: Call) -> Stream:
+    """``http [METHOD] URL [ITEMS]`` (HTTPie, xh): ``:3000`` is localhost:3000 and a URL
+    without a scheme is http:// (https:// for ``https``/``xhs``)."""
+    ops = list(call.parsed.operands)
+    if ops and _HTTP_METHOD.match(ops[0].text) and len(ops) > 1:
+        ops = ops[1:]
+    if ops and ops[0].resolved:
+        target = ops[0].text
+        scheme = "https" if call.name in ("https", "xhs") else "http"
+        if target.startswith(":"):
+            target = "localhost" + target
+        _urls(call, [target if has_scheme(target) else f"{scheme}://{target}"])
+    for item in ops[1:]:
+        m = _HTTPIE_FILE_ITEM.match(item.text)
+        if m:
+            read_target(call, call.ref(Word.literal(m.group(1))))
+    output = call.parsed.value("o", "output")
+    if output:
+        write_target(call, call.ref(Word.literal(output)), truncate=True, verb="downloads into")
+    return Stream(None, frozenset({LABEL_REMOTE}))
 
 
 def rule_nc(call: Call) -> Stream:
@@ -966,6 +1121,7 @@ RULES: Mapping[str, Callable[[Call], Stream | None]] = MappingProxyType(
         "shred": rule_shred,
         "wipe": rule_wipe,
         "srm": rule_wipe,
+        "rimraf": rule_rimraf,
         "truncate": rule_truncate,
         "touch": rule_touch,
         "mkdir": rule_touch,
@@ -977,6 +1133,10 @@ RULES: Mapping[str, Callable[[Call], Stream | None]] = MappingProxyType(
         "dd": rule_dd,
         "sed": rule_sed,
         "gsed": rule_sed,
+        "sort": rule_output_files,
+        "uniq": rule_output_files,
+        "patch": rule_output_files,
+        "ssh-keygen": rule_output_files,
         "rsync": rule_rsync,
         "scp": rule_scp,
         "tar": rule_tar,
@@ -986,6 +1146,7 @@ RULES: Mapping[str, Callable[[Call], Stream | None]] = MappingProxyType(
         "chown": rule_chown,
         "chgrp": rule_chown,
         "chattr": rule_chattr,
+        "setfacl": rule_setfacl,
         "kill": rule_kill,
         "pkill": rule_pkill,
         "killall": rule_pkill,
@@ -998,6 +1159,11 @@ RULES: Mapping[str, Callable[[Call], Stream | None]] = MappingProxyType(
         "crontab": rule_crontab,
         "curl": rule_curl,
         "wget": rule_wget,
+        "aria2c": rule_aria2c,
+        "http": rule_httpie,
+        "https": rule_httpie,
+        "xh": rule_httpie,
+        "xhs": rule_httpie,
         "nc": rule_nc,
         "ncat": rule_nc,
         "netcat": rule_nc,
@@ -1041,6 +1207,9 @@ def check_disk(call: Call) -> None:
         subs = DISK_SUBCOMMANDS[base]
         if not any(w.text in subs for w in call.args):
             return
+    elif base in DISK_WRITE_FLAGS:
+        if not call.parsed.has(*DISK_WRITE_FLAGS[base]):
+            return
     elif base not in DISK_TOOLS:
         return
     if DISK_TOOLS.get(base) and call.parsed.has(*DISK_TOOLS[base]):
@@ -1052,8 +1221,14 @@ def check_disk(call: Call) -> None:
 def check_network(call: Call) -> None:
     if call.name in NETWORK_PROGRAMS and call.name not in ("rsync", "scp"):
         call.report(R.NETWORK, S.MEDIUM, f"{call.name} uses the network")
-        if call.name not in ("curl", "wget"):
-            _urls(call, [w.text for w in call.parsed.operands])
+        ops = call.parsed.operands
+        if call.name in HOST_CLIENTS and ops and ops[0].resolved:
+            call.out.path("urls", _host_url(ops))
+        elif call.name in SCHEMELESS_HTTP_CLIENTS:
+            if call.name not in ("curl", "wget", "aria2c"):
+                _client_urls(call, [w for w in ops if not w.text.startswith("-")])
+        elif call.name not in _OWN_URL_RULES:
+            _urls(call, [w.text for w in ops])
     if LABEL_SECRET in call.ctx.stdin.labels and call.name in NETWORK_PROGRAMS:
         call.report(
             R.CREDENTIAL_ACCESS, S.HIGH, "sends environment or credentials over the network"
@@ -1110,6 +1285,18 @@ def check_reads(call: Call) -> None:
             read_target(call, ref)
         elif reader:
             call.out.path("read", ref.path)
+
+
+_OWN_URL_RULES = frozenset({"http", "https", "xh", "xhs"})
+
+
+def _host_url(ops: list[Word]) -> str:
+    """``telnet [user@]HOST [PORT]`` as a URL (operands with a scheme kept as they are)."""
+    host = ops[0].text
+    if looks_like_url(host):
+        return host
+    port = f":{ops[1].text}" if len(ops) > 1 and ops[1].text.isdigit() else ""
+    return f"//{host.rpartition('@')[2]}{port}"
 
 
 RULES_WITH_OWN_READS = frozenset(

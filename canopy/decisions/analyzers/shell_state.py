@@ -43,6 +43,7 @@ MAX_NODES = 100_000  # syntax nodes visited, over every nested script (a 256 KiB
 MAX_PARSED_BYTES = 4 * 1024 * 1024  # text parsed, over every nested script
 MAX_COMMANDS = 20_000
 MAX_ALTERNATIVES = 4  # earlier values kept per variable assigned in a branch
+MAX_LINK_HOPS = 8  # symlinks created by the script, followed in a chain
 
 
 class BudgetExceeded(Exception):
@@ -66,6 +67,7 @@ class Scope:
     #: Values a variable may still hold because a later assignment might not have run
     #: (``if c; then X=/; else X=/tmp/x; fi``): commands using it are analyzed with each.
     alternatives: dict[str, tuple[Word, ...]] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # symlinks this script made
 
     def copy(self) -> Scope:
         return Scope(
@@ -80,6 +82,7 @@ class Scope:
             cwd_dynamic=self.cwd_dynamic,
             arrays=dict(self.arrays),
             alternatives=dict(self.alternatives),
+            links=self.links,
         )
 
     def assign(self, name: str, word: Word, *, conditional: bool) -> None:
@@ -99,6 +102,15 @@ class Scope:
 
     def normalize(self, text: str) -> str:
         return normalize(text, self.cwd, self.home)
+
+    def follow_links(self, path: str) -> str:
+        """The path through the symlinks this script created, as the kernel follows them."""
+        for _ in range(MAX_LINK_HOPS):
+            link = next((k for k in self.links if path == k or path.startswith(k + "/")), None)
+            if link is None:
+                break
+            path = normalize(self.links[link] + path[len(link) :], self.cwd, self.home)
+        return path
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +230,8 @@ class Collector:
         if scope.cwd_dynamic and not word.text.startswith(("/", "~")):
             return PathRef(replace(word, exact=False, resolved=False), word.text, None)
         path = scope.normalize(word.text)
+        if scope.links:
+            path = scope.follow_links(path)
         info = path_info(path, glob=word.glob, home=self.home, workspace=self.workspace)
         return PathRef(word, path, info)
 
