@@ -504,16 +504,16 @@ def _sql_commands(pairs: list[tuple[str, Any]]) -> list[str]:
     commands: list[str] = []
     for key, value in pairs:
         if key in _SQL_KEYS and isinstance(value, str) and "program" in value.lower():
-            effects = _embedded().sql_effects(value)
+            effects = _shell_databases().sql_effects(value)
             commands += [text for kind, text in effects if kind == "run"]
     return commands
 
 
-def _embedded() -> ModuleType:
-    """The shell analyzer's tool parsers, imported on first use (see ``_shell``)."""
-    from canopy.decisions.analyzers import shell_embedded
+def _shell_databases() -> ModuleType:
+    """The shell analyzer's SQL reader, imported on first use (see ``_shell``)."""
+    from canopy.decisions.analyzers import shell_databases
 
-    return shell_embedded
+    return shell_databases
 
 
 def _find_paths(pairs: list[tuple[str, Any]]) -> list[str]:

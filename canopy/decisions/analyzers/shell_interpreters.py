@@ -24,6 +24,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from canopy.decisions.analyzers.shell_words import read_delimited
+
 __all__ = ["Effect", "EffectKind", "python_effects", "script_effects"]
 
 
@@ -882,7 +884,7 @@ def _tokenize(code: str, lang: _Lang) -> Iterator[_Tok]:
             i = n if end < 0 else end + len(lang.block_comment[1])
             continue
         if ch in "'\"" or (ch == "`" and (lang.command_quote == "`" or lang is _LANGS["node"])):
-            text, i = _read_quoted(code, i + 1, ch)
+            text, i = read_delimited(code, i + 1, ch)
             computed = (
                 ch != "'"
                 and lang.interpolation is not None
@@ -933,21 +935,6 @@ def _quote_operator(code: str, i: int, word: str, lang: _Lang) -> tuple[str, int
     if end < 0:
         return code[i + 1 :], len(code)
     return code[i + 1 : end], end + 1
-
-
-def _read_quoted(code: str, i: int, quote: str) -> tuple[str, int]:
-    out: list[str] = []
-    while i < len(code):
-        ch = code[i]
-        if ch == "\\" and i + 1 < len(code):
-            out.append(code[i : i + 2])
-            i += 2
-            continue
-        if ch == quote:
-            return "".join(out), i + 1
-        out.append(ch)
-        i += 1
-    return "".join(out), i
 
 
 def _unescape(text: str, quote: str) -> str:

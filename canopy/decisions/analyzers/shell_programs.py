@@ -23,6 +23,7 @@ __all__ = [
     "OptionSpec",
     "Wrapper",
     "family",
+    "name_sets",
     "spec_for",
 ]
 
@@ -30,6 +31,12 @@ __all__ = [
 def _names(text: str) -> frozenset[str]:
     """A set of names written as one space-separated string (keeps tables compact)."""
     return frozenset(text.split())
+
+
+def name_sets(table: Mapping[str, str]) -> Mapping[str, frozenset[str]]:
+    """A read-only table whose values are sets of names, each written as one
+    space-separated string."""
+    return MappingProxyType({key: _names(text) for key, text in table.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,51 +571,47 @@ DECODERS: Mapping[str, frozenset[str]] = MappingProxyType(
 )
 
 #: Package managers: program -> subcommands (space-joined for two words) that install/remove.
-PACKAGE_SUBCOMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
+PACKAGE_SUBCOMMANDS = name_sets(
     {
-        name: frozenset(subs.split())
-        for name, subs in {
-            "apt": "install remove purge autoremove upgrade full-upgrade dist-upgrade reinstall",
-            "apt-get": "install remove purge autoremove upgrade dist-upgrade reinstall build-dep",
-            "aptitude": "install remove purge upgrade full-upgrade safe-upgrade reinstall",
-            "yum": "install remove erase upgrade update reinstall groupinstall localinstall "
-            "downgrade",
-            "dnf": "install remove erase upgrade update reinstall groupinstall downgrade",
-            "microdnf": "install remove upgrade update reinstall",
-            "apk": "add del upgrade fix",
-            "brew": "install uninstall remove rm reinstall upgrade tap",
-            "zypper": "install in remove rm update up dist-upgrade dup patch",
-            "pip": "install uninstall download",
-            "pip3": "install uninstall download",
-            "pipx": "install uninstall reinstall upgrade run inject",
-            "uv": "add remove sync pip:install pip:uninstall pip:sync tool:install tool:run",
-            "npm": "install i in ci add uninstall un remove rm r update up upgrade link exec x",
-            "yarn": "add install remove upgrade up dlx global",
-            "pnpm": "add install i remove rm update up dlx",
-            "bun": "add install i remove rm update x",
-            "gem": "install uninstall update",
-            "cargo": "install add uninstall",
-            "go": "install get",
-            "snap": "install remove refresh",
-            "flatpak": "install uninstall update",
-            "conda": "install remove uninstall create update",
-            "mamba": "install remove uninstall create update",
-            "micromamba": "install remove uninstall create update",
-            "poetry": "add remove install update",
-            "pipenv": "install uninstall update",
-            "bundle": "install add update",
-            "composer": "install require remove update",
-            "port": "install uninstall upgrade",
-            "easy_install": "*",
-            "nix-env": "-i --install -e --uninstall -u --upgrade",
-            "dpkg": "-i --install -r --remove -P --purge",
-            "rpm": "-i --install -U --upgrade -e --erase -F --freshen",
-            "pacman": "-S -R -U --sync --remove --upgrade",
-            "emerge": "*",
-            "pkg": "install add delete remove upgrade",
-            "choco": "install uninstall upgrade",
-            "winget": "install uninstall upgrade",
-        }.items()
+        "apt": "install remove purge autoremove upgrade full-upgrade dist-upgrade reinstall",
+        "apt-get": "install remove purge autoremove upgrade dist-upgrade reinstall build-dep",
+        "aptitude": "install remove purge upgrade full-upgrade safe-upgrade reinstall",
+        "yum": "install remove erase upgrade update reinstall groupinstall localinstall downgrade",
+        "dnf": "install remove erase upgrade update reinstall groupinstall downgrade",
+        "microdnf": "install remove upgrade update reinstall",
+        "apk": "add del upgrade fix",
+        "brew": "install uninstall remove rm reinstall upgrade tap",
+        "zypper": "install in remove rm update up dist-upgrade dup patch",
+        "pip": "install uninstall download",
+        "pip3": "install uninstall download",
+        "pipx": "install uninstall reinstall upgrade run inject",
+        "uv": "add remove sync pip:install pip:uninstall pip:sync tool:install tool:run",
+        "npm": "install i in ci add uninstall un remove rm r update up upgrade link exec x",
+        "yarn": "add install remove upgrade up dlx global",
+        "pnpm": "add install i remove rm update up dlx",
+        "bun": "add install i remove rm update x",
+        "gem": "install uninstall update",
+        "cargo": "install add uninstall",
+        "go": "install get",
+        "snap": "install remove refresh",
+        "flatpak": "install uninstall update",
+        "conda": "install remove uninstall create update",
+        "mamba": "install remove uninstall create update",
+        "micromamba": "install remove uninstall create update",
+        "poetry": "add remove install update",
+        "pipenv": "install uninstall update",
+        "bundle": "install add update",
+        "composer": "install require remove update",
+        "port": "install uninstall upgrade",
+        "easy_install": "*",
+        "nix-env": "-i --install -e --uninstall -u --upgrade",
+        "dpkg": "-i --install -r --remove -P --purge",
+        "rpm": "-i --install -U --upgrade -e --erase -F --freshen",
+        "pacman": "-S -R -U --sync --remove --upgrade",
+        "emerge": "*",
+        "pkg": "install add delete remove upgrade",
+        "choco": "install uninstall upgrade",
+        "winget": "install uninstall upgrade",
     }
 )
 #: Package names that are Canopy itself: removing them disables governance.

@@ -15,7 +15,7 @@ import base64
 import binascii
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "decode_hex",
     "join_words",
     "printf_output",
+    "read_delimited",
     "unescape_double_quoted",
     "unescape_unquoted",
 ]
@@ -433,6 +434,27 @@ def unescape_double_quoted(text: str) -> str:
     if "\\" not in text:
         return text
     return _DQ_ESCAPE.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), text)
+
+
+def read_delimited(
+    text: str, i: int, close: str, escape: Callable[[str], str] | None = None
+) -> tuple[str, int]:
+    """The text from ``i`` up to the next ``close`` not escaped by a backslash, and the
+    index after that delimiter (the end of ``text`` when it never comes). ``escape`` turns
+    the character after a backslash into what it stands for; by default the pair is kept."""
+    out: list[str] = []
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append("\\" + nxt if escape is None else escape(nxt))
+            i += 2
+            continue
+        if ch == close:
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    return "".join(out), i
 
 
 def decode_base64(text: str) -> str | None:

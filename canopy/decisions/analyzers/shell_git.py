@@ -1,0 +1,158 @@
+"""Commands git runs from its configuration, remotes and subcommand options.
+
+Why: ``git -c core.pager='rm -rf /' log``, ``git config alias.x '!rm -rf /'``, an
+``ext::`` remote, ``git rebase --exec CMD`` or ``git submodule foreach CMD`` never put
+``rm`` where a command goes, so the walker alone sees only ``git``. Each command git
+would run is handed back to the walker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from canopy.decisions.analyzers.shell_model import ShellRisk
+from canopy.decisions.analyzers.shell_rules import Call
+from canopy.decisions.analyzers.shell_tool_effects import run_shell, run_word
+from canopy.decisions.analyzers.shell_words import Word
+from canopy.decisions.model import Severity
+
+__all__ = ["rule_git"]
+
+R = ShellRisk
+S = Severity
+
+#: Configuration keys (lowercased) whose value git runs through the shell.
+_GIT_COMMAND_KEYS = re.compile(
+    r"^(?:core\.(?:sshcommand|pager|editor|fsmonitor|askpass|gitproxy)|diff\.external"
+    r"|(?:diff|merge|filter)\..+\.(?:command|textconv|driver|clean|smudge|process)"
+    r"|pager\..+|sequence\.editor|gpg(?:\..+)?\.program|uploadpack\.packobjectshook"
+    r"|remote\..+\.(?:uploadpack|receivepack)|sendemail\.(?:sendmailcmd|tocmd|cccmd)"
+    r"|credential(?:\..+)?\.helper|alias\..+)$"
+)
+#: Keys whose value is a command only when it starts with "!" (otherwise a git
+#: subcommand or a helper name); a path to a helper program counts too.
+_GIT_BANG_KEYS = re.compile(r"^(?:alias\..+|credential(?:\..+)?\.helper)$")
+_GIT_BOOLEANS = frozenset({"", "true", "false", "yes", "no", "on", "off", "0", "1"})
+_GIT_CONFIG_VALUE_OPTS = frozenset({"-f", "--file", "--blob", "--type", "--default", "--comment"})
+#: Subcommands whose option (or operand) is a command they run.
+_GIT_RUNNERS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "rebase": frozenset({"-x", "--exec"}),
+        "filter-branch": frozenset(
+            {
+                "--env-filter",
+                "--tree-filter",
+                "--index-filter",
+                "--parent-filter",
+                "--msg-filter",
+                "--commit-filter",
+                "--tag-name-filter",
+            }
+        ),
+    }
+)
+
+
+def _git_ext_argv(text: str) -> list[str]:
+    """git-remote-ext(1): arguments split at spaces, ``% `` is a space inside one,
+    ``%%`` a percent sign."""
+    argv: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "%" and i + 1 < len(text) and text[i + 1] in " %":
+            current.append(text[i + 1])
+            i += 2
+            continue
+        if ch == " ":
+            if current:
+                argv.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    if current:
+        argv.append("".join(current))
+    return argv
+
+
+def _git_setting(call: Call, key: str, value: Word) -> None:
+    """One ``key=value`` git will use: analyze the command it names, if any."""
+    name = key.lower()
+    text = value.text.strip()
+    if name == "core.hookspath":
+        call.report(R.UNVERIFIABLE, S.MEDIUM, f"git runs hooks from {text or 'a directory'}")
+        return
+    if not _GIT_COMMAND_KEYS.match(name) or text.lower() in _GIT_BOOLEANS:
+        return
+    if _GIT_BANG_KEYS.match(name):
+        if text.startswith("!"):
+            text = text[1:]
+        elif "/" not in text:
+            return  # a git alias of git subcommands, or a named credential helper
+    run_word(call, Word(text, value.exact, value.resolved, labels=value.labels), f"git {name}")
+
+
+def _git_config_args(call: Call, ops: list[Word]) -> None:
+    """``git config [--global] KEY VALUE`` and ``git config set KEY VALUE``."""
+    words: list[Word] = []
+    skip = False
+    for word in ops:
+        if skip:
+            skip = False
+        elif word.text in _GIT_CONFIG_VALUE_OPTS:
+            skip = True
+        elif not word.text.startswith("-"):
+            words.append(word)
+    if words and words[0].text in ("set", "--add", "add"):
+        words = words[1:]
+    if len(words) >= 2 and "." in words[0].text:
+        _git_setting(call, words[0].text, words[1])
+
+
+def _git_runner_options(call: Call, sub: str, rest: list[Word]) -> None:
+    options = _GIT_RUNNERS.get(sub, frozenset())
+    for i, word in enumerate(rest):
+        name, eq, value = word.text.partition("=")
+        if name in options:
+            if eq:
+                run_word(call, Word(value, word.exact, word.resolved), f"git {sub} {name}")
+            elif i + 1 < len(rest):
+                run_word(call, rest[i + 1], f"git {sub} {name}")
+    texts = [w.text for w in rest]
+    if sub == "submodule" and "foreach" in texts:
+        cmd = [w for w in rest[texts.index("foreach") + 1 :] if not w.text.startswith("--")]
+        if cmd:
+            run_shell(call, " ".join(w.text for w in cmd), "git submodule foreach")
+    if sub == "bisect" and texts[:1] == ["run"] and len(rest) > 1:
+        call.runner.argv(rest[1:], call.scope.copy(), call.ctx.wrapped("git bisect run"))
+
+
+def rule_git(call: Call) -> None:
+    """Commands git runs: from ``-c`` settings, ``git config``, ext:: remotes, and the
+    subcommands that take one (``rebase --exec``, ``submodule foreach``...)."""
+    for setting in call.parsed.value_words.get("c", []):
+        key, eq, value = setting.text.partition("=")
+        if eq:
+            _git_setting(call, key, Word(value, setting.exact, setting.resolved))
+    for setting in call.parsed.values.get("config-env", []):  # KEY=ENVVAR
+        key, _, variable = setting.partition("=")
+        if variable in call.scope.env:
+            _git_setting(call, key, call.scope.env[variable])
+    ops = call.parsed.operands
+    for word in ops:
+        if word.text.startswith("ext::"):  # the ext transport runs its argument
+            argv = [Word(a) for a in _git_ext_argv(word.text[5:])]
+            if argv:
+                call.runner.argv(
+                    argv, call.scope.copy(), call.ctx.wrapped("git ext::", nested=True)
+                )
+    if not ops:
+        return
+    sub, rest = ops[0].text, list(ops[1:])
+    if sub == "config":
+        _git_config_args(call, rest)
+    _git_runner_options(call, sub, rest)
