@@ -149,8 +149,8 @@ def _verify(opts) -> None:  # type: ignore[no-untyped-def]
     quorum = opts["quorum"] if opts["quorum"] is not None else (1 if witnesses else 0)
     try:
         proof = json.loads(opts["verify_file"].read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise click.UsageError(f"{opts['verify_file']} is not JSON: {e}") from e
+    except (ValueError, RecursionError) as e:  # nesting too deep is refused, not a crash
+        raise click.UsageError(f"{opts['verify_file']} is not JSON a proof can be: {e}") from e
     trusted = opts["trusted"].read_text(encoding="utf-8") if opts["trusted"] else None
     try:
         result = verify_absence_proof(

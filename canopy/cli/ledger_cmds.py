@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -59,9 +60,9 @@ def verify_cmd(
     Exit 0 valid, 1 tampered or inconsistent, 2 usage error or unreadable file.
     """
     trusted = [parse_verifier(k) for k in public_keys]
+    beside = _key_files_beside(ledger, public_keys)
     note = checkpoint_file.read_text(encoding="utf-8") if checkpoint_file else None
-    with Ledger(ledger, read_only=True) as opened:
-        total = opened.size()
+    total = _events_to_count(ledger)
     progress = progress_bar("verifying", show=not as_json and total >= _PROGRESS_MIN_EVENTS)
     with progress:
         task = progress.add_task("events", total=total)
@@ -73,11 +74,32 @@ def verify_cmd(
             workers=workers,
             progress=lambda done, _total: progress.update(task, completed=done),
         )
+    if beside:
+        report.warnings.append(
+            f"public key file(s) {', '.join(beside)} sit beside the ledger: whoever can edit "
+            "the ledger can replace them, so they vouch for nothing; keep the key elsewhere"
+        )
     if as_json:
         print_json(report.to_json())
     else:
         _render_report(report)
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _events_to_count(ledger: Path) -> int:
+    """The progress bar's total; 0 when the file cannot say (verification then
+    reports why, as a problem rather than a traceback)."""
+    with Ledger(ledger, read_only=True) as opened:
+        try:
+            return int(opened.size())
+        except sqlite3.Error:
+            return 0
+
+
+def _key_files_beside(ledger: Path, values: tuple[str, ...]) -> list[str]:
+    """--public-key files kept in the ledger's own directory (not an independent anchor)."""
+    directory = ledger.resolve().parent
+    return [v for v in values if Path(v).is_file() and Path(v).resolve().parent == directory]
 
 
 @click.command("reindex")
@@ -117,6 +139,8 @@ def _render_report(report: VerificationReport) -> None:
     if report.trusted_checkpoint is not None:
         table.add_row("trusted checkpoint", f"size {report.trusted_checkpoint}")
     console.print(table)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
     if report.ok:
         console.print("[bold green]VALID[/]")
         if report.trust_anchor.startswith("self-declared"):
@@ -241,8 +265,8 @@ def proof_verify_cmd(proof_file: Path, public_keys: tuple[str, ...]) -> None:
     keys = [parse_verifier(k) for k in public_keys]
     try:
         data = json.loads(proof_file.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise click.UsageError(f"{proof_file} is not JSON: {e}") from e
+    except (ValueError, RecursionError) as e:  # nesting too deep is refused, not a crash
+        raise click.UsageError(f"{proof_file} is not JSON a proof can be: {e}") from e
     kind = data.get("format") if isinstance(data, dict) else None
     if kind == "canopy/consistency-proof/v1":
         c = verify_consistency_proof(data, keys)

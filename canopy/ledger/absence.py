@@ -465,7 +465,7 @@ def verify_absence_proof(
     if not isinstance(origin, str) or not isinstance(window, Mapping):
         raise MalformedProofError("origin and window are required")
     start, end = window.get("from"), window.get("to")
-    if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool):
+    if not all(isinstance(b, int) and not isinstance(b, bool) for b in (start, end)):
         raise MalformedProofError("window bounds must be integers")
     if not 0 <= start <= end:
         raise MalformedProofError(f"window [{start}, {end}) is reversed")
@@ -487,6 +487,8 @@ def verify_absence_proof(
         )
     if method == "keyed":
         _verify_keyed(proof, query, signed, log_keys, start, end)
+        if trusted_checkpoint is not None:
+            _check_trusted_head(trusted_checkpoint, log_keys, signed)
         return _result(proof, origin, start, end, signed, log_keys, query, witnesses)
     hashes = _hashes(proof.get("compact_range"), start)
     if start and proof.get("start_checkpoint") is not None:
@@ -567,6 +569,21 @@ def _hashes(data: Any, start: int) -> list[bytes]:
     if len(hashes) != start.bit_count() or any(len(h) != 32 for h in hashes):
         raise MalformedProofError(f"compact range of size {start} needs {start.bit_count()} hashes")
     return hashes
+
+
+def _check_trusted_head(note: str, log_keys: Sequence[Verifier], signed: SignedCheckpoint) -> None:
+    """A keyed proof carries only its end checkpoint: a checkpoint kept elsewhere
+    must be the log's, of this ledger, and agree with it at the same size
+    (of another size there is nothing in the proof to compare it with)."""
+    trusted = SignedCheckpoint.open(note, log_keys)
+    if trusted.origin != signed.origin:
+        raise MalformedProofError("the trusted checkpoint is for another ledger")
+    if trusted.size == signed.size and trusted.root != signed.root:
+        raise RootMismatchError(
+            f"the proof's tree at size {trusted.size} differs from the trusted checkpoint",
+            expected=trusted.root,
+            calculated=signed.root,
+        )
 
 
 def _check_trusted(

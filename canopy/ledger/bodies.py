@@ -23,9 +23,13 @@ import zlib
 
 from canopy.errors import CanonicalEncodingError
 
-__all__ = ["COMPRESS_MIN_BYTES", "decode_body", "encode_body"]
+__all__ = ["COMPRESS_MIN_BYTES", "MAX_BODY_BYTES", "decode_body", "encode_body"]
 
 COMPRESS_MIN_BYTES = 160
+#: The most a stored body may inflate to: SQLite's default limit on one value,
+#: so a deflated body never stands for more than a text body could hold, and a
+#: planted deflate bomb cannot exhaust the verifier's memory.
+MAX_BODY_BYTES = 1_000_000_000
 _DICTIONARY_V1 = (
     b'"approval_id":"","approved":false,"approver":"","expires_at":"","action_hash":"'
     b'"incident_id":"","related_authorization_ids":["","reporter":"","description":"'
@@ -115,7 +119,12 @@ def decode_body(stored: str | bytes) -> str:
         raise CanonicalEncodingError("stored event body has an unknown container version")
     try:
         decompressor = zlib.decompressobj(*form)
-        raw = decompressor.decompress(data[1:]) + decompressor.flush()
+        raw = decompressor.decompress(data[1:], MAX_BODY_BYTES + 1)
+        if decompressor.unconsumed_tail:
+            raise zlib.error(f"it inflates to more than {MAX_BODY_BYTES} bytes")
+        raw += decompressor.flush()
+        if len(raw) > MAX_BODY_BYTES:
+            raise zlib.error(f"it inflates to more than {MAX_BODY_BYTES} bytes")
         if not decompressor.eof or decompressor.unused_data:
             raise zlib.error("truncated or trailing data")
         return raw.decode("utf-8")

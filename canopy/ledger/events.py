@@ -368,6 +368,15 @@ class Event:
         return DisclosedEvent(self.seq, self.ts, self.kind, revealed, hidden)
 
 
+def _check_revealed_value(name: str, value: Any) -> None:
+    """A revealed value no event could hold (NaN, an unsafe integer, nesting
+    too deep to encode) makes the proof malformed, not the verifier fail."""
+    try:
+        value_bytes(value)
+    except (CanonicalEncodingError, RecursionError) as e:
+        raise MalformedInputError(f"revealed field {name!r} is not canonical JSON: {e}") from e
+
+
 @dataclass(frozen=True, slots=True)
 class DisclosedEvent:
     """An event as a proof carries it: some fields revealed, the rest committed."""
@@ -424,6 +433,7 @@ class DisclosedEvent:
                 raise MalformedInputError(f"salt of {name!r} is not {SALT_SIZE} bytes")
             if name in INDEXED_FIELDS and not isinstance(item["value"], str):
                 raise MalformedInputError(f"indexed field {name!r} must be a string")
+            _check_revealed_value(name, item["value"])
             revealed[name] = (item["value"], salt)
         hidden: dict[str, bytes] = {}
         for name, b64 in hidden_raw.items():

@@ -55,6 +55,7 @@ __all__ = [
     "catch_up",
     "crosses_stride",
     "ensure_lookups",
+    "held_keys",
     "lookup_condition",
     "lookup_field",
     "lookup_layout",
@@ -333,6 +334,54 @@ def rebuild(
         conn.execute("ROLLBACK")
         raise
     return keys, runs
+
+
+def _held_query(table: str, run_test: str) -> str:
+    """How many keys of events [:start, :end) ``table`` holds, one seek per key."""
+    counts = (
+        f"(SELECT count(*) FROM events e CROSS JOIN {table} k WHERE e.seq >= :start "
+        f"AND e.seq < :end AND {run_test}k.field = {code} AND k.value = e.{name} "
+        "AND k.seq = e.seq)"
+        for name, code in _CODES.items()
+    )
+    return "SELECT " + " + ".join(counts)
+
+
+_HELD_IN_BASE = _held_query("lookup_keys", "")
+_HELD_IN_RUN = _held_query("lookup_runs", "k.run = :run AND ")
+
+
+def held_keys(conn: sqlite3.Connection, layout: str, start: int, end: int) -> int:
+    """How many keys of events ``[start, end)`` the index holds where a lookup
+    reads them: in the base below the first live run, else in the live run
+    whose range holds the event.
+
+    With as many stored keys as the events have (which the verifier counts),
+    this equals that number only if every stored key is true: an edited value
+    or sequence number hides one event and shows another with equal counts.
+    Merges move keys between runs but never change which keys are held, so
+    the answer is the same in every snapshot. The caller holds a read
+    transaction (the run list and the runs must be read together).
+    """
+    if layout == PLAIN or start >= end:
+        return 0
+    runs: list[tuple[int, int, int]] = []
+    base_end = end
+    if layout == RUNS:
+        runs = conn.execute(
+            "SELECT run, from_seq, to_seq FROM lookup_run_list ORDER BY from_seq"
+        ).fetchall()
+        base_end = runs[0][1] if runs else end
+    held = 0
+    if start < base_end:
+        params = {"start": start, "end": min(end, base_end)}
+        held += conn.execute(_HELD_IN_BASE, params).fetchone()[0]
+    for run, from_seq, to_seq in runs:
+        low, high = max(start, from_seq), min(end, to_seq)
+        if low < high:
+            params = {"start": low, "end": high, "run": run}
+            held += conn.execute(_HELD_IN_RUN, params).fetchone()[0]
+    return held
 
 
 def _missing_tables(conn: sqlite3.Connection) -> set[str]:

@@ -140,9 +140,11 @@ class NoteVerifierKey:
         return f"{self.name}+{self.key_hash:08x}"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
+        """False for any signature that does not verify, whatever its shape (a
+        forged one of the wrong length or type must not raise)."""
         try:
             nacl.signing.VerifyKey(self.public_key).verify(message, signature)
-        except nacl.exceptions.BadSignatureError:
+        except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
             return False
         return True
 

@@ -254,8 +254,15 @@ def rebuild_leaf(
     """A stored row's fields and the leaf hash they rebuild (the verifier's hot path).
 
     ``column_values`` are the row's indexed columns, in ``INDEXED_FIELDS`` order.
+    An indexed field is never stored in the body: moved there, it would hash
+    the same while every lookup by that field (and the key index) missed it.
     """
     fields, canonical = split_body(decode_body(stored_body))
+    if not _INDEXED.isdisjoint(canonical):
+        misplaced = sorted(_INDEXED.intersection(canonical))
+        raise CanonicalEncodingError(
+            f"indexed field(s) {', '.join(misplaced)} stored in the body, not in their column"
+        )
     for name, value in zip(INDEXED_FIELDS, column_values, strict=True):
         if value is not None:
             fields[name] = value
@@ -426,6 +433,13 @@ def _explain_unreadable_ledger(path: Path) -> None:
         raise NotALedgerError(f"{path} is not a Canopy ledger{hint}")
 
 
+def _refuse_damaged_ledger(path: Path, error: BaseException) -> None:
+    """A file SQLite finds malformed is no ledger to open (a clear error, not a
+    traceback); a busy or unreachable one keeps its own error."""
+    if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+        raise NotALedgerError(f"{path} is damaged: SQLite cannot read it ({error})") from error
+
+
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
     if read_only:
         uri = f"file:{path.as_posix()}?mode=ro"
@@ -581,8 +595,9 @@ class Ledger:
         _refuse_empty_ledger(self.path)
         try:
             self._conn = _connect(self.path, read_only=read_only)
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as e:
             _explain_unreadable_ledger(self.path)
+            _refuse_damaged_ledger(self.path, e)
             raise
         try:
             if not read_only:
@@ -598,6 +613,7 @@ class Ledger:
         except (NotALedgerError, sqlite3.DatabaseError) as e:
             self._conn.close()
             _explain_unreadable_ledger(self.path)  # closed first: see sqlite_file_header
+            _refuse_damaged_ledger(self.path, e)
             raise e
         except BaseException:
             self._conn.close()
