@@ -2,7 +2,8 @@
 
 It reads the facts the analyzers extracted (``ActionView``) and refuses what
 is dangerous in itself, whatever the policy says: code fetched or decoded and
-piped into a shell, environment hijacking, credential reads, writes to system,
+piped into a shell, environment hijacking, credential reads, containers given the
+host (``docker run -v /:/h``, ``--privileged``), writes to system,
 credential, shell-startup and governance locations (``safe_paths`` cannot open
 these up), unparseable or non-web URLs, hosts outside an allow-list, amounts
 that do not parse strictly, and payloads that lack what their action needs.
@@ -25,6 +26,7 @@ _DENY_RISKS = {
     ShellRisk.REMOTE_CODE: "code fetched or decoded and piped into an interpreter",
     ShellRisk.ENV_HIJACK: "environment hijacking (LD_PRELOAD, PYTHONPATH, PATH, ...)",
     ShellRisk.CREDENTIAL_ACCESS: "reading credentials or secrets",
+    ShellRisk.HOST_ESCAPE: "a container given root on the host",
 }
 _APPROVAL_RISKS = {
     ShellRisk.PRIVILEGE: "privilege escalation",

@@ -29,6 +29,7 @@ import tree_sitter_bash
 from canopy.decisions.analyzers.paths import credential_examples
 from canopy.decisions.analyzers.shell_builtins import ASSIGNMENT, Builtins
 from canopy.decisions.analyzers.shell_embedded import EMBEDDED_RULES
+from canopy.decisions.analyzers.shell_env_secrets import report_env_dump
 from canopy.decisions.analyzers.shell_expand import adjacent_groups, is_name, node_text
 from canopy.decisions.analyzers.shell_interpreters import (
     Effect,
@@ -63,6 +64,7 @@ from canopy.decisions.analyzers.shell_rules import (
     remote_labels,
     write_target,
 )
+from canopy.decisions.analyzers.shell_secret_paths import find_lists_secrets
 from canopy.decisions.analyzers.shell_state import (
     UNKNOWN,
     BudgetExceeded,
@@ -77,6 +79,7 @@ from canopy.decisions.analyzers.shell_words import (
     LABEL_NARROWED,
     LABEL_REMOTE,
     LABEL_SECRET,
+    LABEL_SECRET_PATHS,
     LABEL_TRANSFORMED,
     Piece,
     Stream,
@@ -651,7 +654,7 @@ class _Walker(Builtins):
             # what follows the reserved word, so analyze that.
             rest = [w for w in words[1:] if w.text not in _RESERVED_CLOSERS]
             while rest and (m := ASSIGNMENT.match(rest[0].text)):
-                value = replace(rest.pop(0), text=m.group(3))
+                value = rest.pop(0).tail(m.start(3))
                 scope.assign(m.group(1), value, conditional=ctx.branch)
                 self._check_assignment(m.group(1), value, source, scope, ctx)
             return self.run(rest, scope, ctx, source) if rest else EMPTY
@@ -845,6 +848,8 @@ class _Walker(Builtins):
         self._record(program, words, parsed, scope, ctx, source)
         text = render(words)
         inner_scope = self._chdir_scope(scope, parsed, frozenset({"C", "chdir"})).copy()
+        ops = list(parsed.operands)
+        cleared = parsed.has("i") or (bool(ops) and ops[0].text == "-")  # prints only its own
         if parsed.has("i"):
             inner_scope.env = {k: v for k, v in inner_scope.env.items() if k in ("HOME", "IFS")}
         for name in parsed.values.get("u", []) + parsed.values.get("unset", []):
@@ -853,14 +858,13 @@ class _Walker(Builtins):
                 self.out.finding(
                     R.GOVERNANCE_TAMPER, S.CRITICAL, f"unsets Canopy's setting {name}", text
                 )
-        ops = list(parsed.operands)
         if ops and ops[0].text == "-":  # `env -` is `env -i`
             ops.pop(0)
             inner_scope.env = {k: v for k, v in inner_scope.env.items() if k in ("HOME", "IFS")}
         while ops and ASSIGNMENT.match(ops[0].text):
             m = ASSIGNMENT.match(ops[0].text)
             assert m is not None
-            value = replace(ops[0], text=m.group(3))
+            value = ops[0].tail(m.start(3))
             self._check_assignment(m.group(1), value, text, inner_scope, ctx)
             inner_scope.env[m.group(1)] = value
             ops.pop(0)
@@ -871,6 +875,8 @@ class _Walker(Builtins):
                 word, "shell", inner_scope, ctx.wrapped("env -S", nested=True), text
             )
         if not ops:
+            if not cleared:
+                report_env_dump(self.out, program, text)
             return Stream(None, frozenset({LABEL_SECRET}))
         return self.run(ops, inner_scope, ctx.wrapped("env"), render(ops))
 
@@ -946,8 +952,12 @@ class _Walker(Builtins):
         parsed = Parsed(operands=roots, files=roots)
         self._record(program, words, parsed, scope, ctx, source)
         labels = {LABEL_FOUND} | ({LABEL_NARROWED} if narrowed else set())
+        selected = self._secrets_selected(roots, names, scope)
+        root_refs = [self.out.ref(r, scope) for r in roots]
+        if selected or find_lists_secrets(root_refs, names, self.out):
+            labels.add(LABEL_SECRET_PATHS)
         found = [replace(r, labels=r.labels | frozenset(labels)) for r in roots]
-        found += self._secrets_selected(roots, names, scope)
+        found += selected
         call = Call(program, "find", args, parsed, render(words), scope, ctx, self.out, self)
         for word in writes:
             write_target(call, self.out.ref(word, scope), truncate=True)
@@ -1427,13 +1437,15 @@ def _unquote(text: str) -> str:
 def _substitute(word: Word, token: str, item: Word) -> Word:
     if token not in word.text:
         return word
+    resolved = word.resolved and item.resolved
     return Word(
         word.text.replace(token, item.text),
         word.exact and item.exact,
-        word.resolved and item.resolved,
+        resolved,
         word.glob or item.glob,
         word.labels | item.labels,
         word.content,
+        None if resolved else word.glob_text.replace(token, item.glob_text),
     )
 
 

@@ -15,6 +15,11 @@ from dataclasses import replace
 
 import tree_sitter
 
+from canopy.decisions.analyzers.shell_env_secrets import (
+    declared_secrets,
+    dumps_environment,
+    report_env_dump,
+)
 from canopy.decisions.analyzers.shell_expand import (
     Expander,
     adjacent_groups,
@@ -144,6 +149,7 @@ class Builtins(Expander):
         args = words[1:]
         self._record(program, words, Parsed(operands=args), scope, ctx, source)
         if not args:
+            report_env_dump(self.out, program, source or render(words))
             return Stream(None, frozenset({LABEL_SECRET}))
         texts = [w.text for w in args]
         if "--" in texts:
@@ -166,12 +172,17 @@ class Builtins(Expander):
         self._record(program, words, Parsed(operands=args), scope, ctx, source)
         flags = {w.text for w in args if w.text.startswith("-")}
         names = [w for w in args if not w.text.startswith("-")]
+        texts = [w.text for w in args]
         if not names:
+            if dumps_environment(program, texts):
+                report_env_dump(self.out, program, render(words))
             return Stream(None, frozenset({LABEL_SECRET}))
+        for name in declared_secrets(program, texts, scope.env):
+            self.out.finding(R.CREDENTIAL_ACCESS, S.HIGH, f"prints {name}", render(words))
         for word in names:
             m = ASSIGNMENT.match(word.text)
             if m:
-                value = replace(word, text=m.group(3))
+                value = word.tail(m.start(3))
                 self._check_assignment(m.group(1), value, render(words), scope, ctx)
                 scope.assign(m.group(1), value, conditional=ctx.branch)
             elif "-n" in flags and word.text.startswith(GOVERNANCE_ENV_PREFIX):

@@ -1,19 +1,29 @@
-"""Which rule reads the commands a program hides in its options, configuration or scripts.
+"""Which rules judge what a program does beyond the words the walker sees.
 
 Why: ``tar --to-command='rm -rf /'``, ``git -c core.pager='rm -rf /' log``,
 ``vim -c '!rm -rf /'``, ``sed 's/.*/rm -rf \\//e'`` and ``sqlite3 x.db '.shell rm -rf /'``
-never put ``rm`` where a command goes, so the walker alone sees ``tar``, ``git``, ``vim``.
-The rules live by family (``shell_git``, ``shell_tool_options``, ``shell_tool_scripts``,
-``shell_databases``, ``shell_opaque_interpreters``, ``shell_system``); this table is the
-one place the walker (``shell.py``) looks them up, by program family.
+never put ``rm`` where a command goes, so the walker alone sees ``tar``, ``git``, ``vim``;
+``psql -h 10.0.0.5`` names its server in an option, ``docker run -v /:/h`` hands a container
+the host, ``echo $GITHUB_TOKEN`` prints a secret. The rules live by family (``shell_git``,
+``shell_tool_options``, ``shell_tool_scripts``, ``shell_databases``,
+``shell_opaque_interpreters``, ``shell_system``, ``shell_env_secrets``, ``shell_endpoints``,
+``shell_containers``); this table is the one place the walker (``shell.py``) looks them up,
+by program family.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
+from canopy.decisions.analyzers.shell_containers import (
+    CONTAINER_ENGINES,
+    rule_container_run,
+    rule_kubernetes_pod,
+)
 from canopy.decisions.analyzers.shell_databases import rule_database_shell
+from canopy.decisions.analyzers.shell_endpoints import CLIENTS, rule_client_endpoints
+from canopy.decisions.analyzers.shell_env_secrets import ENV_PRINTERS, rule_env_printers
 from canopy.decisions.analyzers.shell_git import rule_git
 from canopy.decisions.analyzers.shell_opaque_interpreters import (
     OPAQUE_INTERPRETERS,
@@ -64,39 +74,41 @@ def _in_turn(*rules: Rule) -> Rule:
     return run_each
 
 
-EMBEDDED_RULES: Mapping[str, Rule] = MappingProxyType(
-    {
-        "tar": rule_command_options,
-        "rsync": rule_command_options,
-        "man": rule_command_options,
-        "zip": rule_zip,
-        **dict.fromkeys(VIM_FAMILY, rule_vim),
-        "ed": rule_ed,
-        "gdb": rule_gdb,
-        "sed": rule_sed_script,
-        "gsed": rule_sed_script,
-        "sqlite3": rule_database_shell,
-        "psql": rule_database_shell,
-        "mysql": rule_database_shell,
-        "mariadb": rule_database_shell,
-        "make": rule_make,
-        "gmake": rule_make,
-        "cmake": rule_cmake,
-        "zipfile": rule_python_archiver,
-        "tarfile": rule_python_archiver,
-        "tmux": rule_tmux,
-        **dict.fromkeys(SUBCOMMAND_RUNNERS, rule_subcommand_runner),
-        "nix-shell": rule_nix_shell,
-        "nix": rule_nix_shell,
-        "less": rule_less,
-        "openssl": rule_openssl_connect,
-        "hash": rule_rebinding_builtins,
-        "enable": rule_rebinding_builtins,
-        "fc": rule_rebinding_builtins,
-        **dict.fromkeys(OPAQUE_INTERPRETERS, rule_opaque_interpreter),
-        **dict.fromkeys(SECRET_PRINTERS, rule_secret_printers),
-        **dict.fromkeys(SYSTEM_CONTROL_PROGRAMS, rule_system_control),
-        "git": _in_turn(rule_git, rule_secret_printers),
-        "op": _in_turn(rule_subcommand_runner, rule_secret_printers),  # op run --, op read
-    }
+def _registry(*entries: tuple[str | Iterable[str], Rule]) -> Mapping[str, Rule]:
+    """Rules by program family. A family named by several entries gets each rule in turn,
+    in the order listed, so adding a family never silently replaces another's rule."""
+    table: dict[str, list[Rule]] = {}
+    for names, rule in entries:
+        for name in (names,) if isinstance(names, str) else names:
+            table.setdefault(name, []).append(rule)
+    return MappingProxyType(
+        {name: rules[0] if len(rules) == 1 else _in_turn(*rules) for name, rules in table.items()}
+    )
+
+
+EMBEDDED_RULES: Mapping[str, Rule] = _registry(
+    (("tar", "rsync", "man"), rule_command_options),
+    ("zip", rule_zip),
+    (VIM_FAMILY, rule_vim),
+    ("ed", rule_ed),
+    ("gdb", rule_gdb),
+    (("sed", "gsed"), rule_sed_script),
+    (("sqlite3", "psql", "mysql", "mariadb"), rule_database_shell),
+    (("make", "gmake"), rule_make),
+    ("cmake", rule_cmake),
+    (("zipfile", "tarfile"), rule_python_archiver),
+    ("tmux", rule_tmux),
+    (SUBCOMMAND_RUNNERS, rule_subcommand_runner),
+    (("nix-shell", "nix"), rule_nix_shell),
+    ("less", rule_less),
+    ("openssl", rule_openssl_connect),
+    (("hash", "enable", "fc"), rule_rebinding_builtins),
+    (OPAQUE_INTERPRETERS, rule_opaque_interpreter),
+    ("git", rule_git),
+    (SECRET_PRINTERS, rule_secret_printers),  # op run -- (a runner), op read (a printer)
+    (SYSTEM_CONTROL_PROGRAMS, rule_system_control),
+    (ENV_PRINTERS, rule_env_printers),
+    (CLIENTS, rule_client_endpoints),
+    (CONTAINER_ENGINES, rule_container_run),
+    (("kubectl", "oc"), rule_kubernetes_pod),
 )

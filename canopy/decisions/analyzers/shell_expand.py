@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import tree_sitter
 
+from canopy.decisions.analyzers.shell_env_secrets import SECRET_LABELS, secret_variable_labels
 from canopy.decisions.analyzers.shell_state import Collector, Ctx, Scope
 from canopy.decisions.analyzers.shell_words import (
     Piece,
@@ -23,6 +24,7 @@ from canopy.decisions.analyzers.shell_words import (
     Word,
     assemble,
     decode_ansi_c,
+    pieces_pattern,
     unescape_double_quoted,
     unescape_unquoted,
 )
@@ -78,6 +80,7 @@ class Expander:
             glob,
             labels,
             content,
+            pieces_pattern(pieces),
         )
 
     def _tilde(self, pieces: list[Piece], scope: Scope) -> None:
@@ -203,8 +206,9 @@ class Expander:
             value = scope.env[name]
         elif name == "#" and scope.positional is not None:
             return Piece(str(len(scope.positional)), quoted=quoted, expanded=True)
-        else:
-            return Piece(source, quoted=True, exact=False, resolved=False)
+        else:  # inherited from the environment: a token, if its name says so
+            labels = secret_variable_labels(name)
+            return Piece(source, quoted=True, exact=False, resolved=False, labels=labels)
         return Piece(
             value.text,
             quoted=quoted,
@@ -213,6 +217,7 @@ class Expander:
             resolved=value.resolved,
             labels=value.labels,
             content=value.content,
+            pattern=value.pattern,
         )
 
     def _braced(self, node: Node, scope: Scope, ctx: Ctx, quoted: bool) -> Piece:
@@ -240,7 +245,9 @@ class Expander:
         if prefix_op == "!":
             if base.exact and is_name(base.text):
                 return self._variable(base.text, source, scope, quoted)
-            return Piece(source, quoted=True, exact=False, resolved=False)
+            # ${!v} with v unknown may be any variable (a loop over compgen -e): a secret
+            labels = SECRET_LABELS if not rest else base.labels
+            return Piece(source, quoted=True, exact=False, resolved=False, labels=labels)
         if not rest:
             return base
         op = rest[0].type if not rest[0].is_named else ""
@@ -339,7 +346,13 @@ def adjacent_groups(nodes: Sequence[Node]) -> list[list[Node]]:
 def join_pieces(pieces: list[Piece]) -> Word:
     text = "".join(p.text if p.fields is None else " ".join(p.fields) for p in pieces)
     labels = frozenset().union(*(p.labels for p in pieces)) if pieces else frozenset()
-    return Word(text, all(p.exact for p in pieces), all(p.resolved for p in pieces), labels=labels)
+    return Word(
+        text,
+        all(p.exact for p in pieces),
+        all(p.resolved for p in pieces),
+        labels=labels,
+        pattern=pieces_pattern(pieces),
+    )
 
 
 def _apply_operator(
@@ -360,14 +373,16 @@ def _apply_operator(
     if op in (":-", "-", ":=", "="):
         if known and (value or op in ("-", "=")):
             return base
-        guess = Piece(arg, quoted=quoted, expanded=True, exact=False, resolved=arg_exact)
+        guess = Piece(
+            arg, quoted=quoted, expanded=True, exact=False, resolved=arg_exact, labels=base.labels
+        )
         if op in (":=", "=") and not known:
             scope.env[name] = Word(arg, exact=False, resolved=arg_exact)
         return guess
     if op in (":+", "+"):
         if known:
             return Piece(arg if value else "", quoted=quoted, expanded=True, exact=arg_exact)
-        return dynamic
+        return Piece(source, quoted=True, exact=False, resolved=False)  # ARG or "", not $X
     if not known or not arg_exact:
         return dynamic
     result = _string_operator(op, value, arg, args)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from canopy.decisions.analyzers.shell_endpoints import record_server
 from canopy.decisions.analyzers.shell_model import ShellRisk
 from canopy.decisions.analyzers.shell_rules import Call
 from canopy.decisions.analyzers.shell_tool_effects import run_shell, run_word
@@ -34,6 +35,8 @@ _GIT_COMMAND_KEYS = re.compile(
 #: Keys whose value is a command only when it starts with "!" (otherwise a git
 #: subcommand or a helper name); a path to a helper program counts too.
 _GIT_BANG_KEYS = re.compile(r"^(?:alias\..+|credential(?:\..+)?\.helper)$")
+#: Keys naming the proxy git's requests go through: ``http.proxy``, ``http.URL.proxy``.
+_GIT_PROXY_KEYS = re.compile(r"^https?(?:\..+)?\.proxy$")
 _GIT_BOOLEANS = frozenset({"", "true", "false", "yes", "no", "on", "off", "0", "1"})
 _GIT_CONFIG_VALUE_OPTS = frozenset({"-f", "--file", "--blob", "--type", "--default", "--comment"})
 #: Subcommands whose option (or operand) is a command they run.
@@ -83,6 +86,9 @@ def _git_setting(call: Call, key: str, value: Word) -> None:
     """One ``key=value`` git will use: analyze the command it names, if any."""
     name = key.lower()
     text = value.text.strip()
+    if _GIT_PROXY_KEYS.match(name) and value.resolved and text:
+        record_server(call, text)  # every request goes through that host
+        return
     if name == "core.hookspath":
         call.report(R.UNVERIFIABLE, S.MEDIUM, f"git runs hooks from {text or 'a directory'}")
         return

@@ -9,7 +9,7 @@ value consume it (``tar -f out.tar``, ``timeout -s KILL 5``), per the program's 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from canopy.decisions.analyzers.shell_programs import OptionSpec
 from canopy.decisions.analyzers.shell_words import Word
@@ -126,7 +126,7 @@ def _short(args: Sequence[Word], i: int, spec: OptionSpec, out: Parsed) -> int:
 
 def _part(word: Word, text: str) -> Word:
     """The value attached to an option (``-oFILE``, ``--out=F``) keeps the word's origin."""
-    return replace(word, text=text)
+    return word.tail(len(word.text) - len(text))
 
 
 def _split_data(out: Parsed, spec: OptionSpec) -> None:

@@ -743,7 +743,8 @@ COMMON_COMMANDS = _names(
 NON_READERS = _names(
     "echo printf ls stat file test [ chmod chown chgrp chattr touch mkdir rm rmdir unlink "
     "shred mv ln realpath readlink basename dirname cd pushd ssh-add ssh-keygen ssh du df "
-    "which type find true false wc git sqlite3 truncate install export unset local declare"
+    "which type find true false wc git sqlite3 truncate install export unset local declare "
+    "locate plocate mlocate"
 )
 #: Programs whose operands after the data operand are files they read.
 READERS = _names(

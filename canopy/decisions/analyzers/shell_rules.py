@@ -49,6 +49,11 @@ from canopy.decisions.analyzers.shell_programs import (
     STRATUM,
     SYSTEMCTL_DANGEROUS,
 )
+from canopy.decisions.analyzers.shell_secret_paths import (
+    LISTERS,
+    computed_secret,
+    listing_labels,
+)
 from canopy.decisions.analyzers.shell_state import UNKNOWN, Collector, Ctx, PathRef, Runner, Scope
 from canopy.decisions.analyzers.shell_words import (
     EMPTY,
@@ -56,6 +61,7 @@ from canopy.decisions.analyzers.shell_words import (
     LABEL_DECODED,
     LABEL_REMOTE,
     LABEL_SECRET,
+    LABEL_SECRET_PATHS,
     LABEL_TRANSFORMED,
     Stream,
     Word,
@@ -254,6 +260,10 @@ def write_target(call: Call, ref: PathRef, *, truncate: bool, verb: str = "write
 
 
 def read_target(call: Call, ref: PathRef) -> None:
+    if ref.info is None or not ref.info.credential:
+        computed = computed_secret(ref.word, call.scope, call.out)
+        if computed is not None:
+            call.report(R.CREDENTIAL_ACCESS, S.HIGH, f"reads credentials {computed}")
     if ref.info is None:
         return
     if ref.path.startswith(("/dev/tcp/", "/dev/udp/")):
@@ -817,8 +827,8 @@ def rule_curl(call: Call) -> Stream:
             _download_to(call, Word.literal(_url_basename(url)), remote)
         to_stdout = False
     for key in ("T", "upload-file"):
-        for path in p.values.get(key, []):
-            read_target(call, call.ref(Word.literal(path)))
+        for word in p.value_words.get(key, []):
+            read_target(call, call.ref(word))
     for key in (
         "d",
         "data",
@@ -829,18 +839,19 @@ def rule_curl(call: Call) -> Stream:
         "form",
         "data-ascii",
     ):
-        for value in p.values.get(key, []):
+        for value in p.value_words.get(key, []):
             _upload_value(call, value)
     return remote if to_stdout else EMPTY
 
 
-def _upload_value(call: Call, value: str) -> None:
-    at = value.find("@")
-    if at < 0 or (at and "=" not in value[:at]):
+def _upload_value(call: Call, value: Word) -> None:
+    """``-d @FILE``, ``-F name=@FILE;type=...``: curl sends that file's contents."""
+    at = value.text.find("@")
+    if at < 0 or (at and "=" not in value.text[:at]):
         return
-    path = value[at + 1 :].split(";", 1)[0]
-    if path and path != "-":
-        read_target(call, call.ref(Word.literal(path)))
+    path = value.tail(at + 1).head(";")
+    if path.text and path.text != "-":
+        read_target(call, call.ref(path))
 
 
 def _listed_urls(call: Call, keys: tuple[str, ...], *, config: bool) -> list[Word]:
@@ -1100,9 +1111,24 @@ def rule_passthrough(call: Call) -> Stream | None:
 def rule_env_dump(call: Call) -> Stream | None:
     if call.name in ("export", "declare", "typeset") and call.parsed.operands:
         return None
+    if call.name == "compgen":
+        return None  # names (of variables, commands, files), never values
     if call.name == "set" and call.args:
         return None
     return Stream(None, frozenset({LABEL_SECRET}))
+
+
+def rule_pwd(call: Call) -> Stream | None:
+    """``$(pwd)`` is the directory we track, like ``$PWD`` (``pwd -P`` may follow links)."""
+    if call.scope.cwd_known and not call.parsed.has("P"):
+        return Stream(call.scope.cwd + "\n")
+    return None
+
+
+def rule_listing(call: Call) -> Stream | None:
+    """``ls ~/.ssh``, ``locate id_rsa``: the names it prints are credential files."""
+    labels = listing_labels(call)
+    return Stream(None, labels) if labels else None
 
 
 def rule_interpreter_files(call: Call) -> Stream | None:
@@ -1177,6 +1203,8 @@ RULES: Mapping[str, Callable[[Call], Stream | None]] = MappingProxyType(
         **{name: rule_passthrough for name in ("cat", "head", "tail", "tac", "less", "more", "pv")},
         **{name: rule_editor for name in EDITORS if name != "dd"},
         **{name: rule_env_dump for name in ENV_DUMPERS},
+        **{name: rule_listing for name in LISTERS},
+        "pwd": rule_pwd,
     }
 )
 
@@ -1279,9 +1307,7 @@ def check_reads(call: Call) -> None:
         if word.text.startswith("-") or looks_like_url(word.text):
             continue
         ref = call.ref(word)
-        if ref.info is None:
-            continue
-        if ref.info.credential:
+        if ref.info is None or ref.info.credential or LABEL_SECRET_PATHS in word.labels:
             read_target(call, ref)
         elif reader:
             call.out.path("read", ref.path)

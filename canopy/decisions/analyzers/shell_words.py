@@ -26,6 +26,7 @@ __all__ = [
     "LABEL_NARROWED",
     "LABEL_REMOTE",
     "LABEL_SECRET",
+    "LABEL_SECRET_PATHS",
     "LABEL_TRANSFORMED",
     "Piece",
     "Stream",
@@ -36,6 +37,7 @@ __all__ = [
     "decode_echo_escapes",
     "decode_hex",
     "join_words",
+    "pieces_pattern",
     "printf_output",
     "read_delimited",
     "unescape_double_quoted",
@@ -50,6 +52,8 @@ LABEL_SECRET = "secret"  # an environment dump or a credential file
 LABEL_CANOPY_PIDS = "canopy_pids"  # process ids of Canopy itself (pgrep canopy)
 LABEL_FOUND = "found"  # an entry found under a tree (find ROOT): stands for the whole tree
 LABEL_NARROWED = "narrowed"  # ... filtered by name/time/size tests, so not every entry
+#: Names of credential files: what ``ls ~/.ssh`` or ``find ~ -name id_rsa`` prints.
+LABEL_SECRET_PATHS = "secret_paths"
 
 MAX_FIELDS = 256  # brace expansion and splitting never produce more words than this
 
@@ -85,7 +89,9 @@ class Word:
     ``exact``: every part is known. ``resolved``: unknown parts had a default we used
     (``${X:-/}``), so ``text`` is our best guess; otherwise ``text`` keeps the source
     of the unknown part (``$DIR/x``). ``content`` is set for process substitutions: what
-    reading that file would yield.
+    reading that file would yield. ``pattern``, for an unresolved word, is its text with
+    each unknown part as ``*`` (``~/.ssh/$x`` -> ``/home/me/.ssh/*``): a glob of what it
+    may name.
     """
 
     text: str
@@ -94,10 +100,29 @@ class Word:
     glob: bool = False
     labels: frozenset[str] = frozenset()
     content: Stream | None = None
+    pattern: str | None = None
 
     @property
     def dynamic(self) -> bool:
         return not self.exact
+
+    @property
+    def glob_text(self) -> str:
+        """The word as a glob of what it may name: an unknown part is ``*``."""
+        return self.text if self.resolved else (self.pattern or "*")
+
+    def tail(self, start: int) -> Word:
+        """The word from ``start`` on (``--out=FILE``'s FILE, ``NAME=VALUE``'s VALUE), its
+        pattern cut the same way while the part cut off is known text."""
+        pattern = self.pattern
+        if pattern is not None:
+            pattern = pattern[start:] if pattern[:start] == self.text[:start] else None
+        return replace(self, text=self.text[start:], pattern=pattern)
+
+    def head(self, separator: str) -> Word:
+        """The word up to the first ``separator`` (``-v HOST:CONTAINER``'s HOST)."""
+        pattern = self.pattern.split(separator, 1)[0] if self.pattern is not None else None
+        return replace(self, text=self.text.split(separator, 1)[0], pattern=pattern)
 
     @classmethod
     def literal(cls, text: str) -> Word:
@@ -132,6 +157,19 @@ class Piece:
     labels: frozenset[str] = frozenset()
     fields: tuple[str, ...] | None = None
     content: Stream | None = None
+    pattern: str | None = None  # an unresolved value's own pattern (see ``Word``)
+
+    @property
+    def glob_text(self) -> str:
+        """The text as a glob: an unknown part is ``*`` (or the pattern it carries)."""
+        return self.text if self.resolved else (self.pattern or "*")
+
+
+def pieces_pattern(pieces: Sequence[Piece]) -> str | None:
+    """The pattern of a word made of these pieces; None when every piece is known."""
+    if all(p.resolved for p in pieces):
+        return None
+    return "".join(p.glob_text for p in pieces)
 
 
 @dataclass(slots=True)
@@ -144,10 +182,15 @@ class _Field:
     labels: set[str] = field(default_factory=set)
     content: Stream | None = None
     touched: bool = False  # something other than an empty unquoted expansion went in
+    pattern: list[str] | None = None  # the chars with unknown parts as "*", once one came
 
     def add(self, text: str, piece: Piece, active: bool) -> None:
+        if not piece.resolved and self.pattern is None:
+            self.pattern = list(self.chars)
         self.chars.append(text)
         self.active.append(active)
+        if self.pattern is not None:
+            self.pattern.append(text if piece.resolved else piece.glob_text)
         if not piece.quoted and any(c in text for c in "*?["):
             self.globbable = True
         self.exact &= piece.exact
@@ -206,6 +249,7 @@ def _add_multi(fields: list[_Field], piece: Piece, ifs: str) -> None:
 def _finish(f: _Field) -> list[Word]:
     labels = frozenset(f.labels)
     texts = _brace_expand(f.chars, f.active)
+    pattern = "".join(f.pattern) if f.pattern is not None else None
     return [
         Word(
             t,
@@ -214,6 +258,7 @@ def _finish(f: _Field) -> list[Word]:
             glob=f.globbable,
             labels=labels,
             content=f.content,
+            pattern=pattern,
         )
         for t in texts
     ]
