@@ -133,6 +133,14 @@ def test_cookbook_shows_the_recipe_byte_for_byte(recipe: Path) -> None:
     assert command in COOKBOOK.read_text(encoding="utf-8")
 
 
+def test_the_policy_guide_lists_every_shell_risk() -> None:
+    from canopy.decisions.analyzers.shell_model import ShellRisk
+
+    guide = (ROOT / "docs" / "policy.md").read_text(encoding="utf-8")
+    (row,) = [line for line in guide.splitlines() if line.startswith("| `risk` |")]
+    assert set(re.findall(r"`([a-z_]+)`", row)) - {"risk"} == {r.value for r in ShellRisk}
+
+
 def test_the_cookbook_is_linked() -> None:
     assert "(POLICY_COOKBOOK.md)" in (ROOT / "docs" / "policy.md").read_text(encoding="utf-8")
     assert "`docs/POLICY_COOKBOOK.md`" in (ROOT / "README.md").read_text(encoding="utf-8")

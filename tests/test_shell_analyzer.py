@@ -777,3 +777,44 @@ def test_argv_is_not_reparsed_by_a_shell() -> None:
     assert literal.paths_deleted == ("$HOME",)
     cmd = only(literal, "rm")
     assert cmd.operands == ("$HOME",)
+
+
+# --- printed secrets: judged where the output goes (shell_secret_flow) -----------------
+
+_SECRET_RISKS = frozenset({R.CREDENTIAL_ACCESS, R.SECRET_TO_FILE})
+#: Where a print of a secret went decides: shown (a read), a file (approval), used (none).
+SECRET_FATES: dict[str, ShellRisk | None] = {
+    "env": R.CREDENTIAL_ACCESS,
+    "echo $GITHUB_TOKEN | base64 | cat": R.CREDENTIAL_ACCESS,
+    "x=$(printenv GITHUB_TOKEN); echo $x": R.CREDENTIAL_ACCESS,
+    "env | tee /dev/tty | docker login --password-stdin": R.CREDENTIAL_ACCESS,
+    "f() { env; }": R.CREDENTIAL_ACCESS,  # never seen called, but may be (export -f)
+    "env > env.txt": R.SECRET_TO_FILE,
+    "echo $GITHUB_TOKEN | tee t.txt >/dev/null": R.SECRET_TO_FILE,
+    'echo "$DOCKER_PASSWORD" | docker login -u me --password-stdin': None,
+    'docker login -u me --password-stdin <<< "$DOCKER_PASSWORD"': None,
+    "x=$(printenv GITHUB_TOKEN)": None,
+    "f() { env; }; f | ssh-add -": None,
+    "env >/dev/null": None,
+    "env | grep -c AWS": None,
+}
+
+
+@pytest.mark.parametrize(("text", "risk"), SECRET_FATES.items())
+def test_printed_secret_is_judged_where_it_goes(text: str, risk: ShellRisk | None) -> None:
+    found = {f.risk for f in analyze(text).findings} & _SECRET_RISKS
+    assert found == ({risk} if risk else set()), f"{text!r}: {found}"
+
+
+def test_secret_written_to_a_file_names_the_printer_and_the_file() -> None:
+    analysis = analyze("env > env.txt", cwd="/work")
+    (finding,) = [f for f in analysis.findings if f.risk is R.SECRET_TO_FILE]
+    assert finding.detail.startswith("env prints the whole environment")
+    assert finding.detail.endswith("into /work/env.txt")
+    assert finding.severity == Severity.MEDIUM
+
+
+def test_argv_printing_secrets() -> None:
+    assert analyze_argv(["printenv"], home=HOME).has(R.CREDENTIAL_ACCESS)
+    assert analyze_argv(["printenv", "GITHUB_TOKEN"], home=HOME).has(R.CREDENTIAL_ACCESS)
+    assert analyze_argv(["printenv", "PATH"], home=HOME).findings == ()

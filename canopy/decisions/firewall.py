@@ -31,6 +31,7 @@ _DENY_RISKS = {
 _APPROVAL_RISKS = {
     ShellRisk.PRIVILEGE: "privilege escalation",
     ShellRisk.SYSTEM_CONTROL: "system control (shutdown, reboot, killing all processes)",
+    ShellRisk.SECRET_TO_FILE: "secrets printed into a file, where they outlive the command",
 }
 _WRITE_PROTECTED = {
     PathClass.SYSTEM_CRITICAL: "a system location",

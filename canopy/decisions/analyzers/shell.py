@@ -29,7 +29,7 @@ import tree_sitter_bash
 from canopy.decisions.analyzers.paths import credential_examples
 from canopy.decisions.analyzers.shell_builtins import ASSIGNMENT, Builtins
 from canopy.decisions.analyzers.shell_embedded import EMBEDDED_RULES
-from canopy.decisions.analyzers.shell_env_secrets import report_env_dump
+from canopy.decisions.analyzers.shell_env_secrets import env_dump
 from canopy.decisions.analyzers.shell_expand import adjacent_groups, is_name, node_text
 from canopy.decisions.analyzers.shell_interpreters import (
     Effect,
@@ -64,6 +64,16 @@ from canopy.decisions.analyzers.shell_rules import (
     remote_labels,
     write_target,
 )
+from canopy.decisions.analyzers.shell_secret_flow import (
+    captured,
+    consumed,
+    printed_if_secret,
+    secret_items,
+    shown,
+    used,
+    with_secrets_of,
+    written,
+)
 from canopy.decisions.analyzers.shell_secret_paths import find_lists_secrets
 from canopy.decisions.analyzers.shell_state import (
     UNKNOWN,
@@ -78,7 +88,6 @@ from canopy.decisions.analyzers.shell_words import (
     LABEL_FOUND,
     LABEL_NARROWED,
     LABEL_REMOTE,
-    LABEL_SECRET,
     LABEL_SECRET_PATHS,
     LABEL_TRANSFORMED,
     Piece,
@@ -119,7 +128,7 @@ def analyze_shell(
             R.UNVERIFIABLE, S.HIGH, f"text larger than {MAX_INPUT_BYTES} bytes: not analyzed"
         )
         return walker.out.result()
-    walker.guarded(lambda: walker.script(text, scope, Ctx()))
+    walker.guarded(lambda: shown(walker.out, walker.script(text, scope, Ctx())))
     return walker.out.result()
 
 
@@ -139,7 +148,7 @@ def analyze_argv(
         )
         return walker.out.result()
     words = [Word(a, glob=any(c in a for c in "*?[")) for a in argv]
-    walker.guarded(lambda: walker.run(words, scope, Ctx(), text))
+    walker.guarded(lambda: shown(walker.out, walker.run(words, scope, Ctx(), text)))
     return walker.out.result()
 
 
@@ -218,6 +227,9 @@ class _Walker(Builtins):
         self.level = 0
         self.unrolling = 0  # for-loops being unrolled around the current node
         self.marks: list[set[str]] = []
+        #: What each function's body printed when walked at its definition: a call walks it
+        #: again, and a function never seen called may still be (trap, export -f).
+        self.definitions: dict[str, Stream] = {}
 
     # --- entry points ----------------------------------------------------------------
 
@@ -349,6 +361,12 @@ class _Walker(Builtins):
         return self._sequence(node, scope.copy(), ctx)
 
     def _substitution(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
+        stream = self._substitution_output(node, scope, ctx)
+        if node.type == "command_substitution":  # a value, not output; <(...) is a file
+            return captured(self.out, stream)
+        return stream
+
+    def _substitution_output(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
         inner = scope.copy()
         children = [c for c in node.named_children if c.type not in _SKIP_TYPES]
         if children and all(c.type == "file_redirect" for c in children):
@@ -364,7 +382,7 @@ class _Walker(Builtins):
         try:
             for stage in node.named_children:
                 if stage.type not in _SKIP_TYPES:
-                    stream = self.walk(stage, scope.copy(), ctx.with_stdin(stream))
+                    stream = self._stage(stage, stream, scope, ctx)
         finally:
             self.marks.pop()
         if self.marks and _is_pipeline_stage(node):
@@ -377,6 +395,12 @@ class _Walker(Builtins):
                 node_text(node),
             )
         return stream
+
+    def _stage(self, node: Node, stdin: Stream, scope: Scope, ctx: Ctx) -> Stream:
+        """One stage of a pipeline, fed ``stdin``: secrets it does not pass on, it used."""
+        output = self.walk(node, scope.copy(), ctx.with_stdin(stdin))
+        consumed(self.out, stdin, output)
+        return output
 
     def _mark(self, mark: str) -> None:
         if self.marks:
@@ -432,7 +456,7 @@ class _Walker(Builtins):
             )
         inner = scope.copy()
         inner.calling = scope.calling | {name}
-        self.walk(body, inner, ctx)
+        self.definitions[name] = self.walk(body, inner, ctx)
         return EMPTY
 
     def _redirected(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
@@ -447,6 +471,8 @@ class _Walker(Builtins):
             stream = self._command_node(body, scope, inner_ctx, redirs)
         else:
             stream = self.walk(body, scope, inner_ctx)
+        if redirs.stdin is not None:
+            consumed(self.out, redirs.stdin, stream)
         stream = self._capture(redirs, stream, scope)
         for cont in redirs.continuations:
             stream = self._continue(cont, stream, scope, ctx)
@@ -459,7 +485,7 @@ class _Walker(Builtins):
                 if stage.type == "pipeline":
                     stream = self._continue(stage, stream, scope, ctx)
                 elif stage.type not in _SKIP_TYPES:
-                    stream = self.walk(stage, scope.copy(), ctx.with_stdin(stream))
+                    stream = self._stage(stage, stream, scope, ctx)
             return stream
         return self.walk(node, scope, ctx)
 
@@ -569,6 +595,7 @@ class _Walker(Builtins):
         if not redirs.stdout:
             return stream
         for path in redirs.stdout:
+            written(self.out, stream, path)
             if path and path != "/dev/null":
                 scope.files[path] = stream
         return EMPTY
@@ -580,20 +607,23 @@ class _Walker(Builtins):
     ) -> Stream:
         stream = self._command_once(node, scope, ctx, outer)
         if scope.alternatives:
-            self._command_alternatives(node, scope, ctx, outer)
+            for other in self._command_alternatives(node, scope, ctx, outer):
+                stream = with_secrets_of(stream, other)
         return stream
 
     def _command_alternatives(
         self, node: Node, scope: Scope, ctx: Ctx, outer: _Redirs | None
-    ) -> None:
+    ) -> list[Stream]:
         """Analyze the command again with each value a variable it uses may still hold."""
-        used = set(_VARIABLE_USE.findall(node_text(node))) & scope.alternatives.keys()
-        for name in sorted(used):
+        names = set(_VARIABLE_USE.findall(node_text(node))) & scope.alternatives.keys()
+        outputs = []
+        for name in sorted(names):
             for value in scope.alternatives[name]:
                 other = scope.copy()
                 other.alternatives = {}
                 other.env[name] = value
-                self._command_once(node, other, ctx, outer)
+                outputs.append(self._command_once(node, other, ctx, outer))
+        return outputs
 
     def _command_once(
         self, node: Node, scope: Scope, ctx: Ctx, outer: _Redirs | None = None
@@ -637,6 +667,8 @@ class _Walker(Builtins):
         stream = self.run(words, run_scope, ctx, source)
         if run_scope is not scope:
             scope.files.update(run_scope.files)
+        if redirs.stdin is not None:
+            consumed(self.out, redirs.stdin, stream)
         return self._capture(redirs, stream, scope)
 
     def run(self, words: list[Word], scope: Scope, ctx: Ctx, source: str = "") -> Stream:
@@ -761,6 +793,7 @@ class _Walker(Builtins):
         if program in scope.calling or ctx.depth >= MAX_DEPTH:
             return UNKNOWN
         body = scope.functions[program]
+        used(self.out, self.definitions.pop(program, EMPTY))  # what the call prints counts
         saved = scope.positional, scope.calling
         scope.positional, scope.calling = tuple(words[1:]), scope.calling | {program}
         try:
@@ -874,10 +907,8 @@ class _Walker(Builtins):
             return self._code_word(
                 word, "shell", inner_scope, ctx.wrapped("env -S", nested=True), text
             )
-        if not ops:
-            if not cleared:
-                report_env_dump(self.out, program, text)
-            return Stream(None, frozenset({LABEL_SECRET}))
+        if not ops:  # prints the environment; cleared, only what it set
+            return UNKNOWN if cleared else env_dump(self.out, program, text)
         return self.run(ops, inner_scope, ctx.wrapped("env"), render(ops))
 
     def _xargs(
@@ -894,8 +925,9 @@ class _Walker(Builtins):
         delimiter = "\0" if parsed.has("0", "null") else parsed.value("d", "delimiter")
         items = _items(stream, delimiter, lines=parsed.has("I", "L", "i", "replace"))
         replace_with = parsed.value("I", "replace", "i") or ("{}" if parsed.has("i") else None)
+        stdin = secret_items(stream) or UNKNOWN
         return self._run_with_items(
-            inner, items, replace_with, scope, ctx.wrapped("xargs", stdin=UNKNOWN)
+            inner, items, replace_with, scope, ctx.wrapped("xargs", stdin=stdin)
         )
 
     def _parallel(
@@ -915,9 +947,8 @@ class _Walker(Builtins):
             return self._run_with_items(
                 [Word("sh"), Word("-c")], items, None, scope, ctx.wrapped("parallel")
             )
-        return self._run_with_items(
-            inner, items, "{}", scope, ctx.wrapped("parallel", stdin=UNKNOWN)
-        )
+        stdin = secret_items(ctx.stdin) or UNKNOWN
+        return self._run_with_items(inner, items, "{}", scope, ctx.wrapped("parallel", stdin=stdin))
 
     def _run_with_items(
         self, inner: list[Word], items: list[Word], token: str | None, scope: Scope, ctx: Ctx
@@ -1181,11 +1212,12 @@ class _Walker(Builtins):
             stream = self.run(
                 [Word(module), *_module_args(args)], scope, ctx.wrapped(f"{program} -m"), text
             )
-        elif codes:
+        elif codes:  # perl -pe, python -c '...sys.stdin...': a filter, its input may show
             for word in codes:
                 stream = self._code_word(
                     word, fam, scope.copy(), ctx.wrapped(label, nested=True), text
                 )
+            stream = printed_if_secret(self.out, program, text, with_secrets_of(stream, ctx.stdin))
         elif parsed.operands:
             stream = self._code_file(
                 parsed.operands[0], fam, scope.copy(), ctx.wrapped(program, nested=True), text

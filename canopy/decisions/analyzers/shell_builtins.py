@@ -18,7 +18,7 @@ import tree_sitter
 from canopy.decisions.analyzers.shell_env_secrets import (
     declared_secrets,
     dumps_environment,
-    report_env_dump,
+    env_dump,
 )
 from canopy.decisions.analyzers.shell_expand import (
     Expander,
@@ -39,8 +39,9 @@ from canopy.decisions.analyzers.shell_programs import (
     WRITABLE_PATH_ENTRIES,
     opts,
 )
-from canopy.decisions.analyzers.shell_state import Ctx, Scope, render
-from canopy.decisions.analyzers.shell_words import EMPTY, LABEL_SECRET, Piece, Stream, Word
+from canopy.decisions.analyzers.shell_secret_flow import printed
+from canopy.decisions.analyzers.shell_state import UNKNOWN, Ctx, Scope, render
+from canopy.decisions.analyzers.shell_words import EMPTY, Piece, Stream, Word
 from canopy.decisions.model import Severity
 
 __all__ = ["ASSIGNMENT", "Builtins"]
@@ -64,6 +65,10 @@ def _commands_in(name: str, value: str) -> list[str]:
         except ValueError:
             return [value]
     return [value]
+
+
+_READ_SPEC = opts("adpnNtuiCc", known="adpnNtuirseCcsO")
+_MAPFILE_SPEC = opts("dnOsuCc", known="dnOsuCct")
 
 
 class Builtins(Expander):
@@ -129,9 +134,10 @@ class Builtins(Expander):
         return EMPTY
 
     def _read(self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str) -> Stream:
-        parsed = parse_options(words[1:], opts("adpnNtuiCc", known="adpnNtuirseCcsO"))
+        reads_lines = program != "read"  # mapfile/readarray: every line, into an array
+        parsed = parse_options(words[1:], _MAPFILE_SPEC if reads_lines else _READ_SPEC)
         self._record(program, words, parsed, scope, ctx, source)
-        names = [w.text for w in parsed.operands] or ["REPLY"]
+        names = [w.text for w in parsed.operands] or ["MAPFILE" if reads_lines else "REPLY"]
         for key in ("a",):
             names += parsed.values.get(key, [])
         stdin = ctx.stdin
@@ -149,8 +155,7 @@ class Builtins(Expander):
         args = words[1:]
         self._record(program, words, Parsed(operands=args), scope, ctx, source)
         if not args:
-            report_env_dump(self.out, program, source or render(words))
-            return Stream(None, frozenset({LABEL_SECRET}))
+            return env_dump(self.out, program, source or render(words))
         texts = [w.text for w in args]
         if "--" in texts:
             scope.positional = tuple(args[texts.index("--") + 1 :])
@@ -173,12 +178,10 @@ class Builtins(Expander):
         flags = {w.text for w in args if w.text.startswith("-")}
         names = [w for w in args if not w.text.startswith("-")]
         texts = [w.text for w in args]
-        if not names:
-            if dumps_environment(program, texts):
-                report_env_dump(self.out, program, render(words))
-            return Stream(None, frozenset({LABEL_SECRET}))
-        for name in declared_secrets(program, texts, scope.env):
-            self.out.finding(R.CREDENTIAL_ACCESS, S.HIGH, f"prints {name}", render(words))
+        if not names:  # declare -f prints functions, not variables
+            dumps = dumps_environment(program, texts)
+            return env_dump(self.out, program, render(words)) if dumps else UNKNOWN
+        output = self._declared_output(program, texts, scope, render(words))
         for word in names:
             m = ASSIGNMENT.match(word.text)
             if m:
@@ -192,7 +195,14 @@ class Builtins(Expander):
                     f"un-exports Canopy's setting {word.text}",
                     render(words),
                 )
-        return EMPTY
+        return output
+
+    def _declared_output(self, program: str, texts: list[str], scope: Scope, text: str) -> Stream:
+        """``declare -p GITHUB_TOKEN`` prints the secret's value."""
+        secrets = declared_secrets(program, texts, scope.env)
+        if not secrets:
+            return EMPTY
+        return printed(self.out, f"{program} prints {secrets[0]}", text, UNKNOWN)
 
     def _unset_command(
         self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str

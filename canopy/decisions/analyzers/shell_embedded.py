@@ -4,7 +4,7 @@ Why: ``tar --to-command='rm -rf /'``, ``git -c core.pager='rm -rf /' log``,
 ``vim -c '!rm -rf /'``, ``sed 's/.*/rm -rf \\//e'`` and ``sqlite3 x.db '.shell rm -rf /'``
 never put ``rm`` where a command goes, so the walker alone sees ``tar``, ``git``, ``vim``;
 ``psql -h 10.0.0.5`` names its server in an option, ``docker run -v /:/h`` hands a container
-the host, ``echo $GITHUB_TOKEN`` prints a secret. The rules live by family (``shell_git``,
+the host, ``ps e`` prints every process's environment. The rules live by family (``shell_git``,
 ``shell_tool_options``, ``shell_tool_scripts``, ``shell_databases``,
 ``shell_opaque_interpreters``, ``shell_system``, ``shell_env_secrets``, ``shell_endpoints``,
 ``shell_containers``); this table is the one place the walker (``shell.py``) looks them up,
@@ -23,7 +23,7 @@ from canopy.decisions.analyzers.shell_containers import (
 )
 from canopy.decisions.analyzers.shell_databases import rule_database_shell
 from canopy.decisions.analyzers.shell_endpoints import CLIENTS, rule_client_endpoints
-from canopy.decisions.analyzers.shell_env_secrets import ENV_PRINTERS, rule_env_printers
+from canopy.decisions.analyzers.shell_env_secrets import rule_ps_environment
 from canopy.decisions.analyzers.shell_git import rule_git
 from canopy.decisions.analyzers.shell_opaque_interpreters import (
     OPAQUE_INTERPRETERS,
@@ -107,7 +107,7 @@ EMBEDDED_RULES: Mapping[str, Rule] = _registry(
     ("git", rule_git),
     (SECRET_PRINTERS, rule_secret_printers),  # op run -- (a runner), op read (a printer)
     (SYSTEM_CONTROL_PROGRAMS, rule_system_control),
-    (ENV_PRINTERS, rule_env_printers),
+    ("ps", rule_ps_environment),
     (CLIENTS, rule_client_endpoints),
     (CONTAINER_ENGINES, rule_container_run),
     (("kubectl", "oc"), rule_kubernetes_pod),

@@ -3,9 +3,12 @@
 Why: ``cat /proc/self/environ`` reads every token the agent's process holds, and the
 firewall refuses it. ``env``, ``printenv``, ``set``, ``export -p`` or ``declare -x`` print
 the same thing, and ``echo $AWS_SECRET_ACCESS_KEY`` or ``printenv GITHUB_TOKEN`` print one
-of them: all are reading credentials. A secret variable handed to a program that is not a
-printer (``curl -H "Authorization: Bearer $GITHUB_TOKEN" ...``) is using it, not printing
-it; sending secrets out is the network rules' business.
+of them. Those prints are recorded here and judged by where their output goes
+(``shell_secret_flow``): shown to the agent, reading credentials; fed to ``docker login
+--password-stdin``, used. A secret variable handed to a program as an argument
+(``curl -H "Authorization: Bearer $GITHUB_TOKEN" ...``) is using it, not printing it;
+sending secrets out is the network rules' business. ``ps e`` prints other processes'
+environments, like reading ``/proc/*/environ``: refused wherever its output goes.
 
 Which names hold secrets (compared in upper case):
 
@@ -27,7 +30,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from canopy.decisions.analyzers.shell_model import ShellRisk
-from canopy.decisions.analyzers.shell_words import LABEL_SECRET
+from canopy.decisions.analyzers.shell_secret_flow import printed
+from canopy.decisions.analyzers.shell_state import UNKNOWN
+from canopy.decisions.analyzers.shell_words import LABEL_SECRET, Stream
 from canopy.decisions.model import Severity
 
 if TYPE_CHECKING:
@@ -35,13 +40,13 @@ if TYPE_CHECKING:
     from canopy.decisions.analyzers.shell_state import Collector
 
 __all__ = [
-    "ENV_PRINTERS",
     "SECRET_LABELS",
     "declared_secrets",
     "dumps_environment",
+    "env_dump",
     "is_secret_variable",
-    "report_env_dump",
-    "rule_env_printers",
+    "rule_printenv",
+    "rule_ps_environment",
     "secret_variable_labels",
 ]
 
@@ -65,13 +70,6 @@ SECRET_LABELS = frozenset({LABEL_SECRET})
 _NONE: frozenset[str] = frozenset()
 #: Flags with which ``declare``/``typeset``/``export`` and no names print variables.
 _DUMP_FLAGS = {"export": frozenset("p"), "declare": frozenset("pxg"), "typeset": frozenset("pxg")}
-#: Programs that print their input when given no file (``cat <<< "$GITHUB_TOKEN"``).
-_STDIN_PRINTERS = frozenset(
-    {"cat", "tac", "head", "tail", "nl", "base64", "base32", "basenc", "xxd", "od"}
-    | {"hexdump", "rev", "tee", "strings", "fold"}
-)
-#: Programs whose arguments (or, for the others, input) are what they print.
-ENV_PRINTERS = ("echo", "printf", "printenv", "ps", *sorted(_STDIN_PRINTERS))
 
 
 @lru_cache(maxsize=1024)
@@ -114,52 +112,27 @@ def declared_secrets(program: str, args: Sequence[str], known: Container[str]) -
     return [a for a in args if a[:1] != "-" and a not in known and is_secret_variable(a)]
 
 
-def report_env_dump(out: Collector, program: str, text: str) -> None:
-    out.finding(
-        ShellRisk.CREDENTIAL_ACCESS,
-        Severity.HIGH,
-        f"{program} prints the whole environment (its tokens and keys)",
-        text,
-    )
+def env_dump(out: Collector, program: str, text: str) -> Stream:
+    """The output of ``env``, ``set``, ``export -p``...: a print of every secret."""
+    what = f"{program} prints the whole environment (its tokens and keys)"
+    return printed(out, what, text, Stream())
 
 
-def rule_env_printers(call: Call) -> None:
-    """``printenv``, ``echo``/``printf`` of a secret variable, and ``ps e`` (every
-    process's environment, as ``/proc/*/environ``)."""
-    if call.name == "printenv":
-        _printenv(call)
-    elif call.name == "ps":
-        _ps_environment(call)
-    elif call.name in _STDIN_PRINTERS:
-        _prints_secret_input(call)
-    elif _prints_args(call) and any(LABEL_SECRET in word.labels for word in call.args):
-        call.report(ShellRisk.CREDENTIAL_ACCESS, Severity.HIGH, "prints a secret variable")
-
-
-def _prints_secret_input(call: Call) -> None:
-    """``cat <<< "$TOKEN"``, ``base64 <<EOF ... $TOKEN``: its input is printed."""
-    reads_stdin = all(w.text == "-" for w in call.parsed.files)
-    if reads_stdin and LABEL_SECRET in call.ctx.stdin.labels:
-        call.report(ShellRisk.CREDENTIAL_ACCESS, Severity.HIGH, "prints a secret it is fed")
-
-
-def _prints_args(call: Call) -> bool:
-    """``printf -v NAME`` assigns instead of printing."""
-    return not (call.name == "printf" and call.args and call.args[0].text == "-v")
-
-
-def _printenv(call: Call) -> None:
+def rule_printenv(call: Call) -> Stream:
+    """``printenv`` prints the environment; ``printenv NAME`` prints NAME's value, a secret
+    when this text did not set it and its name says so."""
     names = [w.text for w in call.parsed.operands]
     if not names:
-        report_env_dump(call.out, call.program, call.text)
-        return
+        return env_dump(call.out, call.program, call.text)
     known = call.scope.env
+    labels = frozenset().union(*(known[n].labels for n in names if n in known))
     secret = [name for name in names if name not in known and is_secret_variable(name)]
     if secret:
-        call.report(ShellRisk.CREDENTIAL_ACCESS, Severity.HIGH, f"prints {secret[0]}")
+        return printed(call.out, f"{call.program} prints {secret[0]}", call.text, Stream())
+    return Stream(None, labels) if labels else UNKNOWN
 
 
-def _ps_environment(call: Call) -> None:
+def rule_ps_environment(call: Call) -> None:
     """BSD-style ``ps e``/``ps auxe``/``ps eww`` (no dash) prints each process's environment."""
     first = call.args[0].text if call.args else ""
     if first and not first.startswith("-") and "e" in first and first.isalpha():

@@ -261,10 +261,13 @@ class Expander:
         """``${a[@]}``, ``${a[1]}`` of an array assigned in this text."""
         name_node = node.child_by_field_name("name")
         index_node = node.child_by_field_name("index")
-        values = scope.arrays.get(node_text(name_node)) if name_node is not None else None
+        name = node_text(name_node) if name_node is not None else ""
+        values = scope.arrays.get(name) if name_node is not None else None
         index = node_text(index_node) if index_node is not None else ""
-        if values is None:
-            return self._unknown_expansion(node, scope, ctx, source)
+        if values is None:  # set by mapfile or read -a, or a scalar (${x[0]} is $x)
+            piece = self._unknown_expansion(node, scope, ctx, source)
+            piece.labels = _scalar_labels(name, scope)
+            return piece
         labels = frozenset().union(*(w.labels for w in values)) if values else frozenset()
         exact = all(w.exact for w in values)
         if index in ("@", "*"):
@@ -308,6 +311,12 @@ class Expander:
         return Piece(
             node_text(node), quoted=True, exact=False, resolved=False, labels=stream.labels
         )
+
+
+def _scalar_labels(name: str, scope: Scope) -> frozenset[str]:
+    """The labels of what a name holds when no array of that name was assigned."""
+    value = scope.env.get(name)
+    return value.labels if value is not None else secret_variable_labels(name)
 
 
 def _arithmetic_names(node: Node) -> list[str]:

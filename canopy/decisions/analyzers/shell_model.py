@@ -34,6 +34,7 @@ class ShellRisk(StrEnum):
     GOVERNANCE_TAMPER = "governance_tamper"  # touching Canopy's ledger, keys, policy, env
     ENV_HIJACK = "env_hijack"  # LD_PRELOAD, PYTHONPATH, DYLD_*, PATH rewrites
     CREDENTIAL_ACCESS = "credential_access"  # reading keys, tokens, shadow
+    SECRET_TO_FILE = "secret_to_file"  # printed secrets written to a file: env > env.txt
     HOST_ESCAPE = "host_escape"  # a container given the host: / or docker.sock, --privileged
     UNVERIFIABLE = "unverifiable"  # dynamic command names, eval of non-literals, parse errors
 

@@ -758,8 +758,8 @@ EDITORS = _names(
     "vi vim nvim view nano pico emacs ed ex joe micro kak helix hx code gedit sqlite3 sqlite "
     "duckdb hexedit bvi dd"
 )
-#: Programs that print the environment (a secret-bearing stream).
-ENV_DUMPERS = _names("printenv env set export declare typeset compgen")
+#: Programs that print the environment (a secret-bearing stream); printenv has its own rule.
+ENV_DUMPERS = _names("env set export declare typeset compgen")
 #: Find primaries that narrow which entries an action applies to.
 FIND_NARROWING = _names(
     "-name -iname -path -ipath -wholename -iwholename -regex -iregex -lname -ilname -newer "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from canopy.decisions.analyzers.shell_env_secrets import rule_printenv
 from canopy.decisions.analyzers.shell_model import ShellRisk
 from canopy.decisions.analyzers.shell_options import Parsed
 from canopy.decisions.analyzers.shell_paths import (
@@ -48,6 +49,14 @@ from canopy.decisions.analyzers.shell_programs import (
     SERVICE_DANGEROUS,
     STRATUM,
     SYSTEMCTL_DANGEROUS,
+)
+from canopy.decisions.analyzers.shell_secret_flow import (
+    printed,
+    printed_if_secret,
+    shows_input,
+    used,
+    with_secrets_of,
+    written,
 )
 from canopy.decisions.analyzers.shell_secret_paths import (
     LISTERS,
@@ -91,6 +100,8 @@ class Call:
     ctx: Ctx
     out: Collector
     runner: Runner
+    #: Set by a rule when the command prints a credential (``gh auth token``): what it prints.
+    secret_printed: str | None = None
 
     def ref(self, word: Word) -> PathRef:
         return self.out.ref(word, self.scope)
@@ -105,22 +116,51 @@ def apply_rules(call: Call) -> Stream:
     stream = rule(call) if rule is not None else None
     for check in FAMILY_CHECKS:
         check(call)
-    if stream is not None:
-        return stream
-    if call.name in REMOTE_SOURCES:
-        return Stream(None, frozenset({LABEL_REMOTE}))
-    return _default_output(call)
+    if stream is None and call.name in REMOTE_SOURCES:
+        stream = Stream(None, frozenset({LABEL_REMOTE}))
+    elif stream is None:
+        stream = _default_output(call)
+    if call.secret_printed is not None:
+        return printed(call.out, call.secret_printed, call.text, stream)
+    return printed_if_secret(call.out, call.program, call.text, stream)
 
 
 def _default_output(call: Call) -> Stream:
-    """A program we do not model: its output derives from its input, if any."""
-    stdin = call.ctx.stdin
+    """A program we do not model: its output derives from its input, if any. Secrets in
+    that input (stdin, files it reads) pass only through filters that show it (``grep``,
+    ``base64``); any other program uses them (``docker login --password-stdin``, ``kubectl
+    ... --from-file=<(...)``): see ``shell_secret_flow``."""
+    if not shows_input(call.name, call.parsed):
+        for word in call.args:
+            if word.content is not None:
+                used(call.out, word.content)
+        return _derived_output(call.ctx.stdin, keep_secrets=False)
+    output = _derived_output(call.ctx.stdin, keep_secrets=True)
+    for word in call.parsed.files:
+        output = with_secrets_of(output, _known_content(call, word))
+    return output
+
+
+def _derived_output(stdin: Stream, *, keep_secrets: bool) -> Stream:
+    """What a program writes when all we know is that it derives from its input."""
     if stdin is UNKNOWN or (stdin.text is None and not stdin.labels):
         return UNKNOWN
     labels = stdin.labels - {LABEL_CANOPY_PIDS}
     if stdin.text:
         labels |= {LABEL_TRANSFORMED}
-    return Stream(None, labels)
+    if not keep_secrets:
+        return Stream(None, labels - {LABEL_SECRET})
+    return Stream(None, labels, prints=stdin.prints)
+
+
+def _known_content(call: Call, word: Word) -> Stream:
+    """A file operand's contents, when known: a process substitution, or a file this text
+    wrote (``env > e; sort e``)."""
+    if word.content is not None:
+        return word.content
+    if call.scope.files:
+        return call.scope.files.get(call.ref(word).path, UNKNOWN)
+    return UNKNOWN
 
 
 # --- shared path effects -------------------------------------------------------------
@@ -370,6 +410,7 @@ def rule_tee(call: Call) -> Stream:
         write_target(call, ref, truncate=truncate)
         if ref.info is not None:
             call.scope.files[ref.path] = call.ctx.stdin
+        written(call.out, call.ctx.stdin, ref.path if ref.info is not None else "")
     return call.ctx.stdin
 
 
@@ -472,6 +513,7 @@ def rule_dd(call: Call) -> Stream:
         return stream
     ref = call.ref(dest)
     write_target(call, ref, truncate=True)
+    written(call.out, stream, ref.path if ref.info is not None else "")
     if ref.info is not None and not ref.info.device and not ref.info.system:
         call.report(
             R.OVERWRITE,
@@ -1095,7 +1137,7 @@ def rule_decoder(call: Call) -> Stream | None:
             text = decode_hex(source.text)
         elif call.name == "rev":
             text = "\n".join(line[::-1] for line in source.text.split("\n"))
-    return Stream(text, source.labels | {LABEL_DECODED})
+    return Stream(text, source.labels | {LABEL_DECODED}, prints=source.prints)
 
 
 def rule_passthrough(call: Call) -> Stream | None:
@@ -1203,6 +1245,7 @@ RULES: Mapping[str, Callable[[Call], Stream | None]] = MappingProxyType(
         **{name: rule_passthrough for name in ("cat", "head", "tail", "tac", "less", "more", "pv")},
         **{name: rule_editor for name in EDITORS if name != "dd"},
         **{name: rule_env_dump for name in ENV_DUMPERS},
+        "printenv": rule_printenv,
         **{name: rule_listing for name in LISTERS},
         "pwd": rule_pwd,
     }

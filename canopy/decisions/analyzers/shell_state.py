@@ -18,6 +18,7 @@ from canopy.decisions.analyzers.shell_model import (
     SimpleCommand,
 )
 from canopy.decisions.analyzers.shell_paths import PathInfo, normalize, path_info
+from canopy.decisions.analyzers.shell_secret_flow import SecretPrints
 from canopy.decisions.analyzers.shell_words import (
     LABEL_FOUND,
     LABEL_NARROWED,
@@ -190,6 +191,7 @@ class Collector:
             "urls": {},
         }
         self.notes: dict[str, None] = {}
+        self.secrets = SecretPrints()  # prints of secrets, decided by where they went
         self.parse_error = False
         self.nodes = 0
         self.parsed_bytes = 0
@@ -236,6 +238,7 @@ class Collector:
         return PathRef(word, path, info)
 
     def result(self) -> ShellAnalysis:
+        self.secrets.report(self.finding)
         findings = sorted(self.findings.values(), key=lambda f: (-f.severity, f.risk.value))
         return ShellAnalysis(
             text=self.text,

@@ -5,7 +5,8 @@ Why: ``gh auth token``, ``kubectl get secret -o yaml`` or ``gpg --export-secret-
 a credential on stdout; ``iptables -F``, ``umount -a``, ``sysctl -w`` or ``modprobe`` change
 the machine for everyone; ``hash -p /bin/rm ls`` makes ``ls`` run rm; ``openssl s_client
 -connect HOST`` reaches the network. None of them names a file or a nested command for the
-other rules to catch, so each is recognized by program and arguments and reported.
+other rules to catch, so each is recognized by program and arguments and reported (a
+printed credential by where the print goes: ``shell_secret_flow``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ _SECRET_SUBCOMMANDS: Mapping[str, tuple[tuple[str, ...], ...]] = MappingProxyTyp
 #: Programs with a subcommand or option that prints a credential.
 SECRET_PRINTERS = ("gh", "gcloud", "az", "aws", "op", "pass", "security", "kubectl", "gpg", "git")
 _AWS_SECRET_KEY = re.compile(r"secret|session_token|access_key_id", re.IGNORECASE)
+#: Long-lived private keys, not session tokens: exporting them anywhere is reading
+#: them, like ``cat ~/.ssh/id_ed25519 > key``, whatever consumes the output.
+_PRIVATE_KEY_EXPORTS = frozenset({"--export-secret-keys", "config view --raw"})
 
 
 def _secret_printed(call: Call) -> str | None:
@@ -92,9 +96,15 @@ def _kubectl_secret(ops: list[str], args: list[str]) -> str | None:
 
 
 def rule_secret_printers(call: Call) -> None:
+    """Its output is a print of a credential, judged by where it goes (``shell_secret_flow``):
+    ``gh auth token`` shown is reading it, ``| docker login --password-stdin`` is using it."""
     what = _secret_printed(call)
-    if what is not None:
-        call.report(R.CREDENTIAL_ACCESS, S.HIGH, f"{call.name} {what} prints a credential")
+    if what in _PRIVATE_KEY_EXPORTS:
+        call.report(
+            ShellRisk.CREDENTIAL_ACCESS, Severity.HIGH, f"{call.name} {what} exports private keys"
+        )
+    elif what is not None:
+        call.secret_printed = f"{call.name} {what} prints a credential"
 
 
 # --- system controls ---------------------------------------------------------------------------

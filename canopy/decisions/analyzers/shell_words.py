@@ -48,7 +48,7 @@ __all__ = [
 LABEL_REMOTE = "remote"  # fetched from the network
 LABEL_DECODED = "decoded"  # decoded from base64/hex/escapes: deliberate obfuscation
 LABEL_TRANSFORMED = "transformed"  # literal text rewritten by a program we do not model
-LABEL_SECRET = "secret"  # an environment dump or a credential file
+LABEL_SECRET = "secret"  # an environment dump, a secret variable, a credential file
 LABEL_CANOPY_PIDS = "canopy_pids"  # process ids of Canopy itself (pgrep canopy)
 LABEL_FOUND = "found"  # an entry found under a tree (find ROOT): stands for the whole tree
 LABEL_NARROWED = "narrowed"  # ... filtered by name/time/size tests, so not every entry
@@ -65,6 +65,8 @@ class Stream:
     text: str | None = None
     labels: frozenset[str] = frozenset()
     roots: tuple[str, ...] = ()  # find/ls output: entries under these trees
+    #: The prints of secrets this output carries, by id (``shell_secret_flow``).
+    prints: frozenset[int] = frozenset()
 
     def merge(self, other: Stream) -> Stream:
         """Two commands writing to the same pipe: keep every label, text only if both known."""
@@ -73,7 +75,9 @@ class Stream:
         if self is EMPTY:
             return other
         text = None if self.text is None or other.text is None else self.text + other.text
-        return Stream(text, self.labels | other.labels, self.roots + other.roots)
+        return Stream(
+            text, self.labels | other.labels, self.roots + other.roots, self.prints | other.prints
+        )
 
     def with_labels(self, *labels: str) -> Stream:
         return replace(self, labels=self.labels | frozenset(labels))
