@@ -322,6 +322,21 @@ def test_verify_reports_tampered_lookups(tmp_path: Path, attack: str) -> None:
     assert [p.step for p in report.problems] == ["lookups"], report.problems
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_missing_key_is_counted_in_the_section_that_lost_it(tmp_path: Path, workers: int) -> None:
+    """The workers count the events' keys as they read them; when the stored
+    total differs, the section that is wrong is named with both counts."""
+    path = tmp_path / "ledger.db"
+    with Ledger(path) as ledger:
+        ledger.append_batch([("authorization", event_fields(i)) for i in range(1200)])
+    keys = sql_value(path, "SELECT count(*) FROM lookup_runs")
+    tamper(path, "DELETE FROM lookup_runs WHERE seq = 17 AND field = 1")
+    report = verify_ledger(path, workers=workers, chunk_level=9)
+    assert [p.message.split(":")[0] for p in report.problems] == [
+        f"lookup runs holds {keys - 1} keys, the events it covers have {keys}"
+    ]
+
+
 def mid_merge_ledger(path: Path, monkeypatch: pytest.MonkeyPatch) -> Ledger:
     """A ledger whose top-level merge is under way (several steps, one per catch-up)."""
     monkeypatch.setattr(lookups, "LOOKUP_STRIDE", 4)

@@ -148,6 +148,30 @@ def test_text_that_is_not_utf8_is_reported_at_its_event(ledger_path: Path, state
     assert_tampered(ledger_path, "event 5: stored event is unreadable")
 
 
+def test_unreadable_rows_inside_a_batch_spare_the_rows_around_them(tmp_path: Path) -> None:
+    """Workers fetch rows in batches: a batch that fails mid-way is re-read row by
+    row, so exactly the unreadable events are reported, not their neighbours."""
+    path = tmp_path / "audit.db"
+    build(path, 1300, interval=1000).close()
+    tamper(
+        path,
+        "UPDATE events SET body = CAST(x'7bff7d' AS TEXT) WHERE seq = 700",
+        "UPDATE events SET ts = CAST(x'ff32' AS TEXT) WHERE seq = 1100",
+    )
+    report = verify_ledger(path, workers=1)
+    assert [(p.step, p.seq) for p in report.problems if p.step != "lookups"] == [
+        ("events", 700),
+        ("events", 700),
+        ("events", 1100),
+        ("events", 1100),
+    ]
+    assert all(
+        "unreadable" in p.message or "cannot be decoded" in p.message
+        for p in report.problems
+        if p.step == "events"
+    ), report.problems
+
+
 @pytest.mark.parametrize(
     ("statement", "step", "seq"),
     [

@@ -70,6 +70,8 @@ _INDEX_COMMITMENT = "index_commitment"
 _DAMAGE = (CanopyError, TypeError, ValueError, OverflowError, RecursionError)
 #: Stand-in leaf for a row whose stored leaf hash is not even a hash.
 _NO_LEAF = bytes(HASH_SIZE)
+#: Rows fetched at a time by a chunk worker.
+_ROW_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ class _ChunkResult:
     high_nodes: bytes  # nodes above the chunk level stored in the chunk's last row
     rows: int = 0
     held_keys: int | None = 0  # lookup keys found where lookups read them (None: unreadable)
+    keys: int = 0  # lookup keys the events below the lookup progress mark have
 
 
 def _key_for(schedule: Sequence[tuple[int, bytes]], seq: int) -> bytes:
@@ -193,18 +196,27 @@ def _key_for(schedule: Sequence[tuple[int, bytes]], seq: int) -> bytes:
 
 def _event_rows(
     conn: sqlite3.Connection, start: int, end: int, problems: list[Problem]
-) -> Iterator[tuple[Any, ...]]:
-    """Rows of events ``[start, end)`` in order. SQLite cannot hand over text
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows of events ``[start, end)`` in order, in batches (a generator step per
+    row costs more than its leaf's SHA-256s). SQLite cannot hand over text
     that is not UTF-8: such a row is reported and comes back with its text
     columns as bytes, so its leaf fails to rebuild like any other damage."""
-    position = start
     query = "FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"  # end - 1 fits in SQLite
+    cursor = conn.execute(f"SELECT {_COLUMNS} {query}", (start, end - 1))
+    position = start
+    try:
+        while batch := cursor.fetchmany(_ROW_BATCH):
+            position = batch[-1][0] + 1
+            yield batch
+        return
+    except sqlite3.OperationalError:
+        pass  # a row that cannot be read: go on row by row from the last batch
     while position < end:
         cursor = conn.execute(f"SELECT {_COLUMNS} {query}", (position, end - 1))
         try:
             for row in cursor:
                 position = row[0] + 1
-                yield row
+                yield [row]
             return
         except sqlite3.OperationalError as e:
             raw = conn.execute(f"SELECT {_RAW_COLUMNS} {query} LIMIT 1", (position, end - 1))
@@ -213,7 +225,7 @@ def _event_rows(
                 raise
             problems.append(Problem("events", row[0], f"stored event is unreadable: {e}"))
             position = row[0] + 1
-            yield row
+            yield [row]
 
 
 def _check_chunk(job: _Job) -> _ChunkResult:
@@ -230,56 +242,70 @@ def _check_chunk(job: _Job) -> _ChunkResult:
     n_idx = len(INDEXED_FIELDS)
     verify_sig = nacl.bindings.crypto_sign_open
     schedule, origin, check_signatures = job.schedule, job.origin, job.check_signatures
+    lookup_columns = [3 + INDEXED_FIELDS.index(name) for name in LOOKUP_FIELDS]
+    key_bound = start if job.lookup_bound is None else min(end, job.lookup_bound)
+    keys = 0  # lookup keys of the events below key_bound (what the index must hold)
     try:
         conn.execute("BEGIN")  # one snapshot: the lookup runs are read together
         expected = start
-        for row in _event_rows(conn, start, end, problems):
-            seq = row[0]
-            if seq != expected:
-                problems.append(Problem("events", expected, f"event {expected} is missing"))
-                break
-            expected += 1
-            body, salt, stored_leaf, signature, nodes = row[3 + n_idx : 8 + n_idx]
-            if type(nodes) is not bytes:
-                problems.append(Problem("tree", seq, "tree nodes are not stored as a blob"))
-                nodes = b""
-            stored_nodes.append(nodes)
-            authentic = True
-            try:
-                fields, leaf = rebuild_leaf(seq, row[1], row[2], row[3 : 3 + n_idx], body, salt)
-            except _DAMAGE as e:
-                problems.append(Problem("events", seq, f"stored event cannot be decoded: {e}"))
-                stored_ok = type(stored_leaf) is bytes and len(stored_leaf) == HASH_SIZE
-                leaf = stored_leaf if stored_ok else _NO_LEAF
-                fields = {}
-                authentic = False
-            if leaf != stored_leaf:
-                authentic = False
-                problems.append(
-                    Problem(
-                        "events",
-                        seq,
-                        "stored fields or indexed columns do not rebuild the signed leaf "
-                        "(the event was edited)",
-                    )
-                )
-            if check_signatures:
-                message = event_signature_message(origin, seq, leaf)
+        for batch in _event_rows(conn, start, end, problems):
+            if batch[-1][0] < key_bound:
+                keys += sum(row[i] is not None for row in batch for i in lookup_columns)
+            elif batch[0][0] < key_bound:
+                below = [row for row in batch if row[0] < key_bound]
+                keys += sum(row[i] is not None for row in below for i in lookup_columns)
+            for row in batch:
+                seq = row[0]
+                if seq != expected:
+                    problems.append(Problem("events", expected, f"event {expected} is missing"))
+                    break
+                expected += 1
+                body, salt, stored_leaf, signature, nodes = row[3 + n_idx : 8 + n_idx]
+                if type(nodes) is not bytes:
+                    problems.append(Problem("tree", seq, "tree nodes are not stored as a blob"))
+                    nodes = b""
+                stored_nodes.append(nodes)
+                authentic = True
                 try:
-                    verify_sig(signature + message, _key_for(schedule, seq))
-                except Exception:
+                    fields, leaf = rebuild_leaf(seq, row[1], row[2], row[3 : 3 + n_idx], body, salt)
+                except _DAMAGE as e:
+                    problems.append(Problem("events", seq, f"stored event cannot be decoded: {e}"))
+                    stored_ok = type(stored_leaf) is bytes and len(stored_leaf) == HASH_SIZE
+                    leaf = stored_leaf if stored_ok else _NO_LEAF
+                    fields = {}
+                    authentic = False
+                if leaf != stored_leaf:
                     authentic = False
                     problems.append(
-                        Problem("sigs", seq, "witness signature does not verify for this content")
+                        Problem(
+                            "events",
+                            seq,
+                            "stored fields or indexed columns do not rebuild the signed leaf "
+                            "(the event was edited)",
+                        )
                     )
-            kind = row[2]
-            if kind in _INDEXED_KINDS:
-                kinds.setdefault(kind, []).append(seq)
-            if authentic and kind == _KEY_ROTATION:
-                rotations.append((seq, dict(fields)))
-            elif authentic and kind == _INDEX_COMMITMENT:
-                commitments.append((seq, dict(fields)))
-            leaves.append(leaf)
+                if check_signatures:
+                    message = event_signature_message(origin, seq, leaf)
+                    try:
+                        verify_sig(signature + message, _key_for(schedule, seq))
+                    except Exception:
+                        authentic = False
+                        problems.append(
+                            Problem(
+                                "sigs", seq, "witness signature does not verify for this content"
+                            )
+                        )
+                kind = row[2]
+                if kind in _INDEXED_KINDS:
+                    kinds.setdefault(kind, []).append(seq)
+                if authentic and kind == _KEY_ROTATION:
+                    rotations.append((seq, dict(fields)))
+                elif authentic and kind == _INDEX_COMMITMENT:
+                    commitments.append((seq, dict(fields)))
+                leaves.append(leaf)
+            else:
+                continue
+            break  # a gap: the rest of the chunk is not checked against this one
         if expected < end and not any(p.step == "events" and p.seq == expected for p in problems):
             problems.append(Problem("events", expected, f"event {expected} is missing"))
         held = _held_keys(conn, job)
@@ -311,6 +337,7 @@ def _check_chunk(job: _Job) -> _ChunkResult:
             high,
             len(leaves),
             held,
+            keys,
         )
     finally:
         conn.close()
@@ -401,6 +428,7 @@ class _Combined:
     kinds: dict[str, list[int]] = field(default_factory=dict)
     rows: int = 0
     held_keys: int | None = 0
+    keys: int = 0
 
 
 def verify_ledger(
@@ -527,7 +555,8 @@ def _verify(ledger: Ledger, report: VerificationReport, options: _Options) -> No
     _check_index_commitments(conn, combined.commitments, problems)
 
     # 10. lookups (derived data: a gap would hide events from forensic lookups)
-    _check_lookups(ledger, size, combined.held_keys, problems)
+    keys = combined.keys if missing <= 0 else None  # every row read: the workers counted
+    _check_lookups(ledger, size, combined.held_keys, keys, problems)
 
 
 def _check_schema(conn: sqlite3.Connection, report: VerificationReport) -> bool:
@@ -574,7 +603,10 @@ def _check_meta(meta: dict[str, str], problems: list[Problem]) -> None:
 def _check_seq_range(conn: sqlite3.Connection, problems: list[Problem]) -> int:
     """The ledger's size (one past the highest seq, computed without SQLite's
     integer overflow); rows below 0 are reported, since no reader expects them."""
-    low, high = conn.execute("SELECT min(seq), max(seq) FROM events").fetchone()
+    # Two subqueries: SQLite seeks for a lone min() or max(), but scans for both.
+    low, high = conn.execute(
+        "SELECT (SELECT min(seq) FROM events), (SELECT max(seq) FROM events)"
+    ).fetchone()
     if low is not None and low < 0:
         below = conn.execute("SELECT count(*) FROM events WHERE seq < 0").fetchone()[0]
         problems.append(
@@ -825,16 +857,24 @@ _REINDEX_HINT = " (derived data: `canopy reindex` rebuilds it from the events)"
 
 
 def _check_lookups(
-    ledger: Ledger, size: int, held_keys: int | None, problems: list[Problem]
+    ledger: Ledger,
+    size: int,
+    held_keys: int | None,
+    keys_of_events: int | None,
+    problems: list[Problem],
 ) -> None:
     """Step 10, with the remedy named in whatever it reports."""
     found: list[Problem] = []
-    _check_lookup_index(ledger._conn, size, held_keys, found)
+    _check_lookup_index(ledger._conn, size, held_keys, keys_of_events, found)
     problems += [Problem(p.step, p.seq, p.message + _REINDEX_HINT) for p in found]
 
 
 def _check_lookup_index(
-    conn: sqlite3.Connection, size: int, held_keys: int | None, problems: list[Problem]
+    conn: sqlite3.Connection,
+    size: int,
+    held_keys: int | None,
+    keys_of_events: int | None,
+    problems: list[Problem],
 ) -> None:
     """The lookup index must stay within the ledger and hold exactly the keys of
     the events below its progress mark: the base for the events below the
@@ -842,7 +882,9 @@ def _check_lookup_index(
     Counted first (a deleted or added row shows; so does a lowered or raised
     progress mark, a dropped, overlapping or orphaned run), then every key of
     those events is looked for where lookups read it (``held_keys``, from the
-    chunk workers): an edited value or sequence number keeps the counts."""
+    chunk workers): an edited value or sequence number keeps the counts.
+    ``keys_of_events`` is how many keys the events below the mark have, counted
+    by the chunk workers as they read them (None: counted here)."""
     layout = lookup_layout(conn)
     if layout == PLAIN:
         return
@@ -861,7 +903,7 @@ def _check_lookup_index(
     base_end = runs[0][1] if runs else indexed
     if not _runs_are_consecutive(runs, base_end, indexed, problems):
         return
-    expected = _check_lookup_counts(conn, layout, runs, base_end, indexed, problems)
+    expected = _check_lookup_counts(conn, layout, runs, base_end, indexed, keys_of_events, problems)
     if expected is None:
         return
     if held_keys != expected:
@@ -912,33 +954,63 @@ def _check_lookup_counts(
     runs: list[tuple[int, int, int]],
     base_end: int,
     indexed: int,
+    keys_of_events: int | None,
     problems: list[Problem],
 ) -> int | None:
-    """The keys the live index must hold (None, reported, when the stored counts differ)."""
-    columns = " + ".join(f"count({name})" for name in LOOKUP_FIELDS)
-    keys_in = f"SELECT {columns} FROM events WHERE seq >= ? AND seq < ?"
-    stored_base = conn.execute("SELECT count(*) FROM lookup_keys").fetchone()[0]
-    counts = [("base", stored_base, conn.execute(keys_in, (0, base_end)).fetchone()[0])]
+    """The keys the live index must hold (None, reported, when the stored counts differ).
+
+    The events' keys are counted here, section by section, only when the
+    workers' total is unknown or disagrees with the stored total (to say which
+    section is wrong): otherwise that second pass over every event is skipped.
+    """
+    sections = [
+        ("base", conn.execute("SELECT count(*) FROM lookup_keys").fetchone()[0], 0, base_end)
+    ]
+    others: list[tuple[str, int, int]] = []
     if layout == RUNS:
-        live = conn.execute(
-            "SELECT count(*) FROM lookup_runs WHERE run IN (SELECT run FROM lookup_run_list)"
-        ).fetchone()[0]
-        counts.append(("runs", live, conn.execute(keys_in, (base_end, indexed)).fetchone()[0]))
-        counts += _merge_counts(conn, {run for run, _, _ in runs})
-        total = conn.execute("SELECT count(*) FROM lookup_runs").fetchone()[0]
-        counts.append(("rows outside listed runs", total - live, sum(c[1] for c in counts[2:])))
-    for name, stored, expected in counts:
-        if stored != expected:
+        outside = _rows_outside_runs(conn, [run for run, _, _ in runs])
+        live = conn.execute("SELECT count(*) FROM lookup_runs").fetchone()[0] - outside
+        sections.append(("runs", live, base_end, indexed))
+        others = _merge_counts(conn, {run for run, _, _ in runs})
+        others.append(("rows outside listed runs", outside, sum(c[1] for c in others)))
+    stored = sum(count for _, count, _, _ in sections)
+    if keys_of_events is not None and keys_of_events == stored:
+        counts = [("all", stored, keys_of_events)]
+    else:
+        columns = " + ".join(f"count({name})" for name in LOOKUP_FIELDS)
+        keys_in = f"SELECT {columns} FROM events WHERE seq >= ? AND seq < ?"
+        counts = [
+            (name, count, conn.execute(keys_in, (low, high)).fetchone()[0])
+            for name, count, low, high in sections
+        ]
+    for name, count, expected in counts + others:
+        if count != expected:
             problems.append(
                 Problem(
                     "lookups",
                     None,
-                    f"lookup {name} holds {stored} keys, the events it covers have "
+                    f"lookup {name} holds {count} keys, the events it covers have "
                     f"{expected}: lookups would miss or invent events",
                 )
             )
             return None
-    return sum(expected for _, _, expected in counts[:2])
+    return sum(expected for _, _, expected in counts)
+
+
+def _rows_outside_runs(conn: sqlite3.Connection, listed: list[int]) -> int:
+    """Rows of lookup_runs whose run is not listed: a range count per gap between
+    listed run numbers (a run-by-run count reads every row, this reads few)."""
+    bounds: list[int | None] = sorted(listed)
+    outside = 0
+    for low, high in zip([None, *bounds], [*bounds, None], strict=True):
+        tests = (["run > :low"] if low is not None else []) + (
+            ["run < :high"] if high is not None else []
+        )
+        outside += conn.execute(
+            f"SELECT count(*) FROM lookup_runs WHERE {' AND '.join(tests) or 'true'}",
+            {"low": low, "high": high},
+        ).fetchone()[0]
+    return outside
 
 
 def _merge_counts(conn: sqlite3.Connection, listed: set[int]) -> list[tuple[str, int, int]]:
@@ -1056,6 +1128,7 @@ def _combine(
             for kind, seqs in result.kinds.items():
                 combined.kinds.setdefault(kind, []).extend(seqs)
             combined.rows += result.rows
+            combined.keys += result.keys
             if combined.held_keys is not None and result.held_keys is not None:
                 combined.held_keys += result.held_keys
             else:
