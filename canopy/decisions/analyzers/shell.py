@@ -67,6 +67,7 @@ from canopy.decisions.analyzers.shell_rules import (
 from canopy.decisions.analyzers.shell_secret_flow import (
     captured,
     consumed,
+    printed,
     printed_if_secret,
     secret_items,
     shown,
@@ -88,6 +89,7 @@ from canopy.decisions.analyzers.shell_words import (
     LABEL_FOUND,
     LABEL_NARROWED,
     LABEL_REMOTE,
+    LABEL_SECRET,
     LABEL_SECRET_PATHS,
     LABEL_TRANSFORMED,
     Piece,
@@ -1185,8 +1187,26 @@ class _Walker(Builtins):
                 if "://" in e.text:
                     self.out.path("urls", e.text)
                 stream = Stream(None, frozenset({LABEL_REMOTE}))
+            elif e.kind in (EffectKind.SECRET_PRINT, EffectKind.SECRET_WRITE):
+                stream = self._secret_effect(e, scope, text, stream)
             else:
                 self._effect_finding(e, text)
+        return stream
+
+    def _secret_effect(self, e: Effect, scope: Scope, text: str, stream: Stream) -> Stream:
+        """A secret the code prints (its output carries the print, judged where it goes)
+        or writes to a file. A variable this text set itself is no inherited secret."""
+        env = scope.env
+        if e.variables and all(n in env and LABEL_SECRET not in env[n].labels for n in e.variables):
+            return stream
+        if e.kind is EffectKind.SECRET_PRINT:
+            return printed(self.out, f"the code {e.text}", text, stream)
+        secret = printed(self.out, f"the code {e.detail}", text, Stream())
+        if not e.text:
+            written(self.out, secret, "")
+            return stream
+        ref = self.out.ref(Word(e.text), scope)
+        written(self.out, secret, ref.path if ref.info is not None else "")
         return stream
 
     def _effect_finding(self, e: Effect, text: str) -> None:

@@ -20,10 +20,12 @@ import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from canopy.decisions.analyzers.interpreter_effects import Effect, EffectKind
+from canopy.decisions.analyzers.python_secrets import python_secret_effects
+from canopy.decisions.analyzers.script_secrets import script_secret_effects
 from canopy.decisions.analyzers.shell_words import read_delimited
 
 __all__ = ["Effect", "EffectKind", "python_effects", "script_effects"]
@@ -35,27 +37,6 @@ def _names(text: str) -> frozenset[str]:
 
 
 MAX_DEPTH = 6  # exec("exec('...')") nesting inside one interpreter
-
-
-class EffectKind(StrEnum):
-    SHELL = "shell"  # runs this text with /bin/sh
-    ARGV = "argv"  # runs this argv directly
-    DELETE = "delete"
-    WRITE = "write"
-    READ = "read"
-    NETWORK = "network"
-    REMOTE_CODE = "remote_code"
-    FORK_BOMB = "fork_bomb"
-    UNVERIFIABLE = "unverifiable"
-
-
-@dataclass(frozen=True, slots=True)
-class Effect:
-    kind: EffectKind
-    text: str = ""  # shell text, path, URL or detail
-    argv: tuple[str, ...] = ()
-    recursive: bool = False
-    destructive: bool = False  # UNVERIFIABLE: the unknown value reaches a destructive call
 
 
 # --- Python ----------------------------------------------------------------------------
@@ -116,6 +97,11 @@ _PY_PATH_TYPES = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPa
 #: Methods that delete whatever path object they are called on.
 _PY_PATH_DELETERS = frozenset({"unlink", "rmdir", "rmtree"})
 _REFERENCES = (ast.Name, ast.Attribute, ast.Subscript)
+#: Methods that change a list, dict, set or bytearray in place.
+_PY_MUTATORS = _names(
+    "append extend insert pop remove clear reverse sort update add discard setdefault "
+    "popitem __setitem__ __iadd__ __delitem__"
+)
 _HOME_MARK = "~"
 
 
@@ -129,10 +115,42 @@ def python_effects(code: str, depth: int = 0) -> list[Effect]:
         return [Effect(EffectKind.UNVERIFIABLE, "python code does not parse")]
     visitor = _PyVisitor(depth)
     try:
+        visitor.unstable = _changing_names(tree)
         visitor.visit(tree)
+        secrets = python_secret_effects(tree, visitor)
     except RecursionError:
         return [Effect(EffectKind.UNVERIFIABLE, "python code nested too deeply", destructive=True)]
-    return _with_reverse_shell(visitor.effects)
+    return _with_reverse_shell(visitor.effects + secrets)
+
+
+def _changing_names(tree: ast.AST) -> frozenset[str]:
+    """Names whose value can change after it is first set: bound more than once, changed
+    in place (``c += "; rm -rf /"``, ``c[0] = "rm"``, ``c.append("/")``) or declared
+    global. The visitor reads the program once, in order, while a function defined
+    earlier or a loop's next turn sees the later value: such names are never constants."""
+    bound: dict[str, int] = {}
+    changed: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound[node.id] = bound.get(node.id, 0) + 1
+        elif isinstance(node, ast.AugAssign):
+            changed.add(_base_name(node.target))
+        elif isinstance(node, ast.Subscript | ast.Attribute) and isinstance(
+            node.ctx, ast.Store | ast.Del
+        ):
+            changed.add(_base_name(node))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in _PY_MUTATORS:
+                changed.add(_base_name(node.func.value))
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            changed.update(node.names)
+    return frozenset(changed | {name for name, count in bound.items() if count > 1})
+
+
+def _base_name(node: ast.AST) -> str:
+    while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
 
 
 _SHELL_BASENAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "csh"})
@@ -170,6 +188,9 @@ class _PyVisitor(ast.NodeVisitor):
         self.effects: list[Effect] = []
         self.loops = 0
         self.paths: dict[str, Any] = {}  # p = Path("/etc"): methods of p act on "/etc"
+        self.unstable: frozenset[str] = (
+            frozenset()
+        )  # names whose value changes (see python_effects)
 
     # imports and assignments feed name resolution
     def visit_Import(self, node: ast.Import) -> None:
@@ -195,7 +216,9 @@ class _PyVisitor(ast.NodeVisitor):
 
     def _assign_name(self, name: str, node: ast.expr, value: Any) -> None:
         self.paths.pop(name, None)
-        if self._is_path_object(node):
+        if name in self.unstable:  # its value at a call may be another: never a constant
+            value = None
+        elif self._is_path_object(node):
             self.paths[name] = value
         if value is not None:
             self.consts[name] = value
@@ -208,6 +231,10 @@ class _PyVisitor(ast.NodeVisitor):
         function = self.qualname(node) if isinstance(node, _REFERENCES) else None
         if function is not None and ("." in function or function in _PY_CODE):
             self.aliases[name] = function  # f = os.system: f(...) is os.system(...)
+
+    def fold(self, node: ast.AST | None) -> Any:
+        """The constant value of an expression, when it has one (None: computed)."""
+        return _fold(node, self)
 
     def _is_path_object(self, node: ast.expr) -> bool:
         return isinstance(node, ast.Call) and self.qualname(node.func) in _PY_PATH_TYPES
@@ -478,6 +505,10 @@ _PY_CHECKS = (_check_shell, _check_process, _check_exec, _check_files, _check_ne
 _STAR_EXPORTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "os": (
+            "environ",
+            "environb",
+            "getenv",
+            "getenvb",
             "system",
             "popen",
             "remove",
@@ -973,6 +1004,13 @@ def script_effects(language: str, code: str, depth: int = 0) -> list[Effect]:
     if language == "awk":
         effects.extend(_awk_pipes(tokens))
         effects.extend(_awk_outputs(tokens))
+    effects += script_secret_effects(
+        language,
+        tokens,
+        tokenize=lambda text: _resolve_constants(_home_tokens(list(_tokenize(text, lang)))),
+        arguments_of=_call_args,
+        writes=lang.writes,
+    )
     return _with_reverse_shell(effects)
 
 
@@ -1018,6 +1056,10 @@ def _home_tokens(tokens: list[_Tok]) -> list[_Tok]:
     return out
 
 
+#: Operators that change a variable in place (the operator, then the token after it).
+_COMPOUND = {".": "=", "+": "=", "|": "=", "&": "=", "<": "<", "*": "="}
+
+
 def _resolve_constants(tokens: list[_Tok]) -> list[_Tok]:
     """``$c = "rm -rf /"; system($c)``: a name assigned one literal string once reads
     as that string (``my``/``local``/``const``/``let``/``var`` declarations included)."""
@@ -1028,6 +1070,9 @@ def _resolve_constants(tokens: list[_Tok]) -> list[_Tok]:
             follows = tokens[i + 3] if i + 3 < len(tokens) else None
             literal = value.kind == "str" and (follows is None or follows.text in (";", ")"))
             assigned.setdefault(name.text, []).append(value if literal else _Tok("op", "?"))
+        elif name.kind == "id" and _COMPOUND.get(eq.text) == value.text and eq.kind == "op":
+            # $c .= "; rm -rf /", c += ..., c <<= ...: changed after its assignment
+            assigned.setdefault(name.text, []).append(_Tok("op", "?"))
     constants = {k: v[0] for k, v in assigned.items() if len(v) == 1 and v[0].kind == "str"}
     if not constants:
         return tokens
