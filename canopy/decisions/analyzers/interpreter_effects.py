@@ -23,9 +23,10 @@ class EffectKind(StrEnum):
     REMOTE_CODE = "remote_code"
     FORK_BOMB = "fork_bomb"
     UNVERIFIABLE = "unverifiable"
-    #: prints a secret (text: what it prints) where the program's output goes
+    #: prints environment variables (``variables``; text: "the whole environment" or
+    #: "... named at run time" when not only those) on stdout, or stderr (detail)
     SECRET_PRINT = "secret_print"
-    #: writes a secret (detail: what) into the file ``text`` ("": named at run time)
+    #: writes environment variables into the file ``text`` ("": named at run time)
     SECRET_WRITE = "secret_write"
 
 
@@ -36,7 +37,7 @@ class Effect:
     argv: tuple[str, ...] = ()
     recursive: bool = False
     destructive: bool = False  # UNVERIFIABLE: the unknown value reaches a destructive call
-    #: SECRET_PRINT/SECRET_WRITE: the variables read (empty: the whole environment, or
-    #: names chosen at run time); SECRET_WRITE: what is written, for the finding
+    #: SECRET_PRINT/SECRET_WRITE: the environment variables printed or written
     variables: tuple[str, ...] = ()
+    #: SECRET_PRINT: "stderr" for a print there; SECRET_WRITE: "the whole environment"...
     detail: str = ""

@@ -18,50 +18,90 @@ rules' business).
 
 Python code is followed through its syntax tree (``python_secrets``), the other
 languages through their tokens (``script_secrets``); this module holds what both report.
+They report every environment variable a print or write may carry; the shell analyzer
+decides which are secrets, because it knows what the text itself set (``MY_VAR=$TOKEN
+python3 -c 'print(os.environ["MY_VAR"])'`` launders a token under a plain name).
+
+Not followed (known, left): a secret handed to the interpreter as an argument and printed
+from ``sys.argv``/``ARGV``/``$argv`` (passing a secret as an argument is use, for every
+program); a script file run by another means than the interpreter's command line
+(``./s.py``, ``python3 -m mod``); values leaked one character at a time through tests or
+hashes; ``eval``/``with``/``new Function`` in Node; stderr sent to ``/dev/null`` (a print
+there still counts as shown).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from canopy.decisions.analyzers.interpreter_effects import Effect, EffectKind
-from canopy.decisions.analyzers.shell_env_secrets import is_secret_variable
 
 __all__ = [
     "RUN_TIME_NAMES",
     "SHOWN",
+    "STDERR",
     "WHOLE_ENVIRONMENT",
     "Secret",
+    "merged",
     "secret_effect",
     "variable",
 ]
 
 WHOLE_ENVIRONMENT = "the whole environment"
 RUN_TIME_NAMES = "environment variables named at run time"
-#: Where a handle writes: the agent's screen, or a file path ("" when computed).
-SHOWN = "<shown>"
+#: Where a value is printed: the program's standard output or its standard error
+#: (the rest: a file path, "" when computed).
+SHOWN = "<stdout>"
+STDERR = "<stderr>"
 
 
 @dataclass(frozen=True, slots=True)
 class Secret:
-    what: str  # GITHUB_TOKEN, the whole environment, ...
-    variables: tuple[str, ...] = ()  # the variables it reads, when named
+    """Environment variables a value may hold. Which of them are secrets is decided by
+    the shell analyzer, which knows the variables the text itself set (``MY_VAR=$TOKEN
+    python3 ...`` launders a token under a plain name); ``everything``: the whole
+    environment or variables named at run time, secret whatever the text set."""
+
+    variables: frozenset[str] = frozenset()
+    everything: str = ""  # WHOLE_ENVIRONMENT, RUN_TIME_NAMES or ""
+
+    def describe(self) -> str:
+        return self.everything or ", ".join(sorted(self.variables))
 
 
-def variable(name: Any) -> Secret | None:
-    """The value of the variable ``name`` (None: a variable that holds no secret)."""
+def variable(name: Any) -> Secret:
+    """The value of the variable ``name`` (a name not known here: any variable)."""
     if not isinstance(name, str | bytes):
-        return Secret(RUN_TIME_NAMES)
+        return Secret(everything=RUN_TIME_NAMES)
     text = name.decode("latin-1") if isinstance(name, bytes) else name
-    return Secret(text, (text,)) if is_secret_variable(text) else None
+    return Secret(frozenset({text}))
+
+
+def merged(found: Iterable[Secret | None]) -> Secret | None:
+    """Everything these values may hold together (None: none holds a variable)."""
+    variables: set[str] = set()
+    everything = ""
+    any_found = False
+    for secret in found:
+        if secret is None:
+            continue
+        any_found = True
+        variables |= secret.variables
+        everything = everything or secret.everything
+    return Secret(frozenset(variables), everything) if any_found else None
 
 
 def secret_effect(secret: Secret, target: str) -> Effect:
-    """The effect the shell analyzer judges: a print where ``target`` is SHOWN, else a
-    write of that file."""
-    if target == SHOWN:
-        return Effect(EffectKind.SECRET_PRINT, f"prints {secret.what}", variables=secret.variables)
-    return Effect(
-        EffectKind.SECRET_WRITE, target, variables=secret.variables, detail=f"writes {secret.what}"
-    )
+    """The effect the shell analyzer judges: a print where ``target`` is a standard
+    stream, else a write of that file."""
+    names = tuple(sorted(secret.variables))
+    if target in (SHOWN, STDERR):
+        return Effect(
+            EffectKind.SECRET_PRINT,
+            secret.everything,
+            variables=names,
+            detail="stderr" if target == STDERR else "",
+        )
+    return Effect(EffectKind.SECRET_WRITE, target, variables=names, detail=secret.everything)

@@ -29,7 +29,7 @@ import tree_sitter_bash
 from canopy.decisions.analyzers.paths import credential_examples
 from canopy.decisions.analyzers.shell_builtins import ASSIGNMENT, Builtins
 from canopy.decisions.analyzers.shell_embedded import EMBEDDED_RULES
-from canopy.decisions.analyzers.shell_env_secrets import env_dump
+from canopy.decisions.analyzers.shell_env_secrets import env_dump, is_secret_variable
 from canopy.decisions.analyzers.shell_expand import adjacent_groups, is_name, node_text
 from canopy.decisions.analyzers.shell_interpreters import (
     Effect,
@@ -1194,14 +1194,26 @@ class _Walker(Builtins):
         return stream
 
     def _secret_effect(self, e: Effect, scope: Scope, text: str, stream: Stream) -> Stream:
-        """A secret the code prints (its output carries the print, judged where it goes)
-        or writes to a file. A variable this text set itself is no inherited secret."""
+        """Environment variables the code prints (on stdout the print rides on the
+        output and is judged where it goes; on stderr the agent sees it) or writes to a
+        file. A variable is a secret by its name, unless this text set it, then by what
+        it was set to (``MY_VAR=$GITHUB_TOKEN python3 ...`` holds a token)."""
+        everything = e.text if e.kind is EffectKind.SECRET_PRINT else e.detail
         env = scope.env
-        if e.variables and all(n in env and LABEL_SECRET not in env[n].labels for n in e.variables):
+        secrets = [
+            name
+            for name in e.variables
+            if (LABEL_SECRET in env[name].labels if name in env else is_secret_variable(name))
+        ]
+        if not everything and not secrets:
             return stream
+        what = everything or ", ".join(secrets)
         if e.kind is EffectKind.SECRET_PRINT:
-            return printed(self.out, f"the code {e.text}", text, stream)
-        secret = printed(self.out, f"the code {e.detail}", text, Stream())
+            if e.detail != "stderr":
+                return printed(self.out, f"the code prints {what}", text, stream)
+            shown(self.out, printed(self.out, f"the code prints {what} on stderr", text, Stream()))
+            return stream
+        secret = printed(self.out, f"the code writes {what}", text, Stream())
         if not e.text:
             written(self.out, secret, "")
             return stream
@@ -1227,6 +1239,8 @@ class _Walker(Builtins):
         label = f"{program} -c" if fam == "python" else f"{program} -e"
         module = parsed.value("m") if fam == "python" else None
         codes = [w for key in INTERPRETER_CODE_OPTS[fam] for w in parsed.value_words.get(key, [])]
+        if fam == "node" and parsed.has("p", "print"):
+            codes = [_printed_value(w) for w in codes]
         stream = UNKNOWN
         if module is not None:
             stream = self.run(
@@ -1401,6 +1415,13 @@ def _command_items(node: Node) -> list[tuple[str, Node, list[Node]]]:
             items.append((kind, child, []))
         last_end = child.end_byte
     return items
+
+
+def _printed_value(word: Word) -> Word:
+    """``node -p CODE`` prints the value of CODE: analysed as ``console.log(CODE)``."""
+    if not word.resolved:
+        return word
+    return replace(word, text=f"console.log({word.text}\n)")
 
 
 def _module_args(args: list[Word]) -> list[Word]:

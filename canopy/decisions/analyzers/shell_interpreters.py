@@ -25,7 +25,7 @@ from typing import Any
 
 from canopy.decisions.analyzers.interpreter_effects import Effect, EffectKind
 from canopy.decisions.analyzers.python_secrets import python_secret_effects
-from canopy.decisions.analyzers.script_secrets import script_secret_effects
+from canopy.decisions.analyzers.script_secrets import opener_of, script_secret_effects
 from canopy.decisions.analyzers.shell_words import read_delimited
 
 __all__ = ["Effect", "EffectKind", "python_effects", "script_effects"]
@@ -97,6 +97,18 @@ _PY_PATH_TYPES = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPa
 #: Methods that delete whatever path object they are called on.
 _PY_PATH_DELETERS = frozenset({"unlink", "rmdir", "rmtree"})
 _REFERENCES = (ast.Name, ast.Attribute, ast.Subscript)
+#: Names that read or write variables by a computed name.
+_PY_DYNAMIC_SCOPE = _names("globals locals vars exec eval compile setattr delattr __import__")
+
+
+class _EveryName(frozenset[str]):
+    """A set that holds every name (no variable is a constant)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_EVERY_NAME = _EveryName()
 #: Methods that change a list, dict, set or bytearray in place.
 _PY_MUTATORS = _names(
     "append extend insert pop remove clear reverse sort update add discard setdefault "
@@ -115,7 +127,8 @@ def python_effects(code: str, depth: int = 0) -> list[Effect]:
         return [Effect(EffectKind.UNVERIFIABLE, "python code does not parse")]
     visitor = _PyVisitor(depth)
     try:
-        visitor.unstable = _changing_names(tree)
+        changing = _changing_names(tree)
+        visitor.unstable = changing if changing is not None else _EVERY_NAME
         visitor.visit(tree)
         secrets = python_secret_effects(tree, visitor)
     except RecursionError:
@@ -123,16 +136,37 @@ def python_effects(code: str, depth: int = 0) -> list[Effect]:
     return _with_reverse_shell(visitor.effects + secrets)
 
 
-def _changing_names(tree: ast.AST) -> frozenset[str]:
-    """Names whose value can change after it is first set: bound more than once, changed
-    in place (``c += "; rm -rf /"``, ``c[0] = "rm"``, ``c.append("/")``) or declared
+def _changing_names(tree: ast.AST) -> frozenset[str] | None:
+    """Names whose value can change after it is first set: bound more than once (also
+    as a parameter, ``except ... as``, ``import ... as``), changed in place (``c +=
+    "; rm -rf /"``, ``c[0] = "rm"``, ``c.append("/")``), aliased (``d = c``) or declared
     global. The visitor reads the program once, in order, while a function defined
-    earlier or a loop's next turn sees the later value: such names are never constants."""
+    earlier or a loop's next turn sees the later value: such names are never constants.
+    None: the program reaches variables by computed names (``globals()``, ``exec``,
+    ``setattr``...), so no name is a constant."""
     bound: dict[str, int] = {}
     changed: set[str] = set()
+
+    def bind(name: str | None) -> None:
+        if name:
+            bound[name] = bound.get(name, 0) + 1
+
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound[node.id] = bound.get(node.id, 0) + 1
+        if isinstance(node, ast.Name):
+            if node.id in _PY_DYNAMIC_SCOPE:
+                return None
+            if isinstance(node.ctx, ast.Store | ast.Del):
+                bind(node.id)
+        elif isinstance(node, ast.arg | ast.ExceptHandler):
+            bind(node.arg if isinstance(node, ast.arg) else node.name)
+        elif isinstance(node, ast.alias):
+            bind(node.asname or node.name.split(".")[0])
+        elif isinstance(node, ast.MatchAs | ast.MatchStar):
+            bind(node.name)
+        elif isinstance(node, ast.Attribute) and node.attr in ("__dict__", "f_locals", "f_globals"):
+            return None
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            changed.add(node.value.id)  # d = c: changing d changes c
         elif isinstance(node, ast.AugAssign):
             changed.add(_base_name(node.target))
         elif isinstance(node, ast.Subscript | ast.Attribute) and isinstance(
@@ -287,6 +321,8 @@ class _PyVisitor(ast.NodeVisitor):
         if not isinstance(key, str):
             return None
         holder = node.value
+        if self.qualname(holder) == "sys.modules":  # sys.modules["os"] is os
+            return self.aliases.get(key, key)
         if isinstance(holder, ast.Attribute) and holder.attr == "__dict__":
             base = self.qualname(holder.value)
         elif (
@@ -1060,6 +1096,49 @@ def _home_tokens(tokens: list[_Tok]) -> list[_Tok]:
 _COMPOUND = {".": "=", "+": "=", "|": "=", "&": "=", "<": "<", "*": "="}
 
 
+#: Features that reach variables by a computed name or by reference (``eval``, PHP's
+#: ``extract`` and ``$$name``, Lua's ``_G``, Ruby's ``binding``): with any of them in the
+#: program no variable is a constant.
+_DYNAMIC_VARIABLES = frozenset(
+    {"eval", "extract", "compact", "parse_str", "_G", "_ENV", "load", "loadstring"}
+    | {"setfenv", "debug.setlocal", "binding", "instance_variable_set", "local_variable_set"}
+    | {"Function", "globalThis", "with", "substr", "splice", "instance_eval"}
+)
+_REFERENCE_OPS = frozenset({"&", "\\", "*"})
+
+
+def _changed_names(tokens: list[_Tok]) -> set[str] | None:
+    """Names a program may change other than by ``name = ...`` (None: any name may be):
+    method calls on them (``c.concat(...)``, ``c.replace(...)``), indexing (``c[0] =``),
+    references (``&$c``, ``\\$c``), list and destructuring assignments (``($c) = ...``,
+    ``[c] = ...``) and loop variables (``for $c (...)``, ``foreach ($a as $c)``)."""
+    changed: set[str] = set()
+    for i, tok in enumerate(tokens):
+        if tok.kind != "id":
+            if tok.kind == "op" and tok.text == "=" and i and tokens[i - 1].text in ")]}":
+                changed.update(_names_in_group(tokens, i - 1))
+            continue
+        if tok.text in _DYNAMIC_VARIABLES or tok.text.startswith("$$"):
+            return None
+        before = tokens[i - 1].text if i else ""
+        after = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        base = re.split(r"\.|->|::", tok.text, maxsplit=1)[0]
+        if base != tok.text or after == "[" or before in _REFERENCE_OPS:
+            changed.add(base)
+        if tok.text in ("for", "foreach"):
+            end = next((k for k in range(i + 1, len(tokens)) if tokens[k].text in "{;"), None)
+            changed.update(t.text for t in tokens[i + 1 : end] if t.kind == "id")
+    return changed
+
+
+def _names_in_group(tokens: list[_Tok], close: int) -> set[str]:
+    """The names inside the bracket group that ends at ``close``."""
+    opened = opener_of(tokens, close)
+    if opened is None:
+        return set()
+    return {t.text for t in tokens[opened + 1 : close] if t.kind == "id"}
+
+
 def _resolve_constants(tokens: list[_Tok]) -> list[_Tok]:
     """``$c = "rm -rf /"; system($c)``: a name assigned one literal string once reads
     as that string (``my``/``local``/``const``/``let``/``var`` declarations included)."""
@@ -1074,6 +1153,10 @@ def _resolve_constants(tokens: list[_Tok]) -> list[_Tok]:
             # $c .= "; rm -rf /", c += ..., c <<= ...: changed after its assignment
             assigned.setdefault(name.text, []).append(_Tok("op", "?"))
     constants = {k: v[0] for k, v in assigned.items() if len(v) == 1 and v[0].kind == "str"}
+    if not constants:
+        return tokens
+    changed = _changed_names(tokens)
+    constants = {} if changed is None else {k: v for k, v in constants.items() if k not in changed}
     if not constants:
         return tokens
     out = []

@@ -106,10 +106,23 @@ def _long(args: Sequence[Word], i: int, spec: OptionSpec, out: Parsed) -> int:
 
 def _short(args: Sequence[Word], i: int, spec: OptionSpec, out: Parsed) -> int:
     letters = args[i].text[1:]
-    for j, raw in enumerate(letters):
-        c = spec.aliases.get(raw, raw)
+    j = 0
+    while j < len(letters):
+        c = spec.aliases.get(letters[j], letters[j])
         out.shorts.add(c)
         attached = letters[j + 1 :]
+        j += 1
+        if c in spec.numeric:
+            digits = len(attached) - len(attached.lstrip("0123456789"))
+            if digits:
+                out.add_value(c, Word(attached[:digits]))
+                j += digits
+            continue
+        if c in spec.chains and (
+            (attached and attached[0] in spec.chains)
+            or (not attached and i + 1 < len(args) and _chained(args[i + 1].text, spec))
+        ):
+            continue  # node -pe CODE, node -p -e CODE: -p, then -e takes CODE
         if c in spec.values:
             if attached:
                 out.add_value(c, _part(args[i], attached))
@@ -122,6 +135,10 @@ def _short(args: Sequence[Word], i: int, spec: OptionSpec, out: Parsed) -> int:
                 out.add_value(c, _part(args[i], attached))
             return i + 1
     return i + 1
+
+
+def _chained(text: str, spec: OptionSpec) -> bool:
+    return len(text) == 2 and text[0] == "-" and text[1] in spec.chains
 
 
 def _part(word: Word, text: str) -> Word:

@@ -44,7 +44,10 @@ class OptionSpec:
     """How one program reads its options.
 
     ``values``/``long_values`` take an argument (``-o FILE``, ``-oFILE``, ``--output=F``);
-    ``optional`` short options take one only when attached (``sed -i.bak``);
+    ``optional`` short options take one only when attached (``sed -i.bak``), and
+    ``numeric`` ones only attached digits, the letters after them being more options
+    (``perl -l0e``: ``-l0`` then ``-e``); ``chains`` take a value except when another
+    of them follows in the same word (``node -pe CODE`` is ``-p -e CODE``);
     ``known`` (when set) lists every real short option, so ``chmod -x`` or ``kill -9`` is
     an operand; ``stop`` ends options at the first operand (wrappers, ssh, xargs);
     ``data`` leading operands are data, not paths (``grep PATTERN``), unless one of
@@ -60,6 +63,8 @@ class OptionSpec:
     stop: bool = False
     data: int = 0
     data_opts: frozenset[str] = frozenset()
+    numeric: frozenset[str] = frozenset()
+    chains: frozenset[str] = frozenset()
 
 
 def opts(
@@ -73,6 +78,8 @@ def opts(
     stop: bool = False,
     data: int = 0,
     data_opts: str = "",
+    numeric: str = "",
+    chains: str = "",
 ) -> OptionSpec:
     """Build a spec from compact strings: short letters, space-separated long names.
 
@@ -92,6 +99,8 @@ def opts(
         stop=stop,
         data=data,
         data_opts=frozenset(data_opts.split()),
+        numeric=frozenset(numeric),
+        chains=frozenset(chains),
     )
 
 
@@ -296,9 +305,10 @@ SPECS: Mapping[str, OptionSpec] = MappingProxyType(
             stop=True,
         ),
         "sh": _SH,
-        "perl": opts("eEMIlCdDxm", optional="i", stop=True),
+        # -l, -0, -C take attached digits only: ``perl -le CODE`` is -l then -e CODE
+        "perl": opts("eEMIm", optional="idDx", numeric="l0C", stop=True),
         "ruby": opts("eIrCEFK", stop=True),
-        "node": opts("erp", "eval require print input-type import loader", stop=True),
+        "node": opts("erp", "eval require print input-type import loader", chains="ep", stop=True),
         "php": opts("rfdcBRE", "", stop=True),
         "lua": opts("el", stop=True),
         "python": opts("cmWXQ", "check-hash-based-pycs", stop=True),
