@@ -13,7 +13,6 @@ folding that judged ``c = "echo hi"; c += "; rm -rf /"; system(c)`` as ``echo hi
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -382,19 +381,11 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with pytest.MonkeyPatch.context() as patch:
-        directory = tmp_path_factory.mktemp("interpreter-secrets")
-        patch.chdir(directory)
-        for name in ("CANOPY_AUDIT_LOG_PATH", "CANOPY_POLICY_FILE", "CANOPY_MODE"):
-            patch.delenv(name, raising=False)
-        yield directory / "audit.log"
-
-
 @pytest.mark.parametrize(("command", "expected"), CASES)
-def test_decision(ledger: Path, command: str, expected: str) -> None:
-    result = authorize_action(CTX, "execute_shell", {"command": command}, audit_log_path=ledger)
+def test_decision(decision_ledger: Path, command: str, expected: str) -> None:
+    result = authorize_action(
+        CTX, "execute_shell", {"command": command}, audit_log_path=decision_ledger
+    )
     assert result["decision"] == expected, result["reason"]
 
 
@@ -403,9 +394,11 @@ def test_every_case_has_a_unique_id() -> None:
     assert len(ids) == len(set(ids))
 
 
-def test_a_shown_secret_is_named_in_the_reason(ledger: Path) -> None:
+def test_a_shown_secret_is_named_in_the_reason(decision_ledger: Path) -> None:
     command = "python3 -c 'import os; print(os.environ[\"AWS_SECRET_ACCESS_KEY\"])'"
-    result = authorize_action(CTX, "execute_shell", {"command": command}, audit_log_path=ledger)
+    result = authorize_action(
+        CTX, "execute_shell", {"command": command}, audit_log_path=decision_ledger
+    )
     assert "the code prints AWS_SECRET_ACCESS_KEY" in result["reason"]
 
 

@@ -9,7 +9,6 @@ side: everyday developer commands near the new rules stay ALLOW.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -676,20 +675,11 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One ledger for the module: the decision, not the recording, is under test."""
-    with pytest.MonkeyPatch.context() as patch:
-        directory = tmp_path_factory.mktemp("redteam")
-        patch.chdir(directory)
-        for name in ("CANOPY_AUDIT_LOG_PATH", "CANOPY_POLICY_FILE", "CANOPY_MODE"):
-            patch.delenv(name, raising=False)
-        yield directory / "audit.log"
-
-
 @pytest.mark.parametrize(("action_type", "payload", "expected"), CASES)
-def test_decision(ledger: Path, action_type: str, payload: dict[str, Any], expected: str) -> None:
-    result = authorize_action(CTX, action_type, payload, audit_log_path=ledger)
+def test_decision(
+    decision_ledger: Path, action_type: str, payload: dict[str, Any], expected: str
+) -> None:
+    result = authorize_action(CTX, action_type, payload, audit_log_path=decision_ledger)
     assert result["decision"] == expected, result["reason"]
 
 

@@ -23,8 +23,7 @@ class EffectKind(StrEnum):
     REMOTE_CODE = "remote_code"
     FORK_BOMB = "fork_bomb"
     UNVERIFIABLE = "unverifiable"
-    #: prints environment variables (``variables``; text: "the whole environment" or
-    #: "... named at run time" when not only those) on stdout, or stderr (detail)
+    #: prints environment variables on stdout, or on stderr (detail "stderr")
     SECRET_PRINT = "secret_print"
     #: writes environment variables into the file ``text`` ("": named at run time)
     SECRET_WRITE = "secret_write"
@@ -37,7 +36,9 @@ class Effect:
     argv: tuple[str, ...] = ()
     recursive: bool = False
     destructive: bool = False  # UNVERIFIABLE: the unknown value reaches a destructive call
-    #: SECRET_PRINT/SECRET_WRITE: the environment variables printed or written
+    #: SECRET_PRINT/SECRET_WRITE: the environment variables printed or written, and
+    #: "the whole environment" or "... named at run time" when not only those
     variables: tuple[str, ...] = ()
-    #: SECRET_PRINT: "stderr" for a print there; SECRET_WRITE: "the whole environment"...
+    everything: str = ""
+    #: SECRET_PRINT: "stderr" for a print there
     detail: str = ""

@@ -100,8 +100,8 @@ def secret_effect(secret: Secret, target: str) -> Effect:
     if target in (SHOWN, STDERR):
         return Effect(
             EffectKind.SECRET_PRINT,
-            secret.everything,
             variables=names,
+            everything=secret.everything,
             detail="stderr" if target == STDERR else "",
         )
-    return Effect(EffectKind.SECRET_WRITE, target, variables=names, detail=secret.everything)
+    return Effect(EffectKind.SECRET_WRITE, target, variables=names, everything=secret.everything)

@@ -400,7 +400,7 @@ class _PythonFlow:
         name = (name or "").removeprefix("builtins.").removeprefix("__builtins__.")
         if name in _STDOUT_CALLS:
             return SHOWN
-        if name in _STDERR_CALLS or name == "logging.getLogger" or name == "logging.getLogger()":
+        if name in _STDERR_CALLS or name == "logging.getLogger":
             return STDERR
         if isinstance(node, ast.Call) and self._sink_of(node.func) == STDERR:
             return STDERR  # logging.getLogger(__name__)

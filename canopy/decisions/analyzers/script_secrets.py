@@ -741,19 +741,14 @@ def _before_modifier(tokens: list[Token]) -> list[Token]:
 
 def opener_of(tokens: Sequence[Token], close: int) -> int | None:
     """Index of the bracket that the closer at ``close`` matches."""
-    opened = _unmatched(tokens, close)
+    opened = _enclosing(tokens, close)
     if opened is None or tokens[opened].text != _OPENERS_OF[tokens[close].text]:
         return None
     return opened
 
 
 def _enclosing(tokens: Sequence[Token], i: int) -> int | None:
-    """Index of the innermost bracket still open at tokens[i]."""
-    return _unmatched(tokens, i)
-
-
-def _unmatched(tokens: Sequence[Token], i: int) -> int | None:
-    """The nearest opening bracket before tokens[i] that is not closed before it."""
+    """The innermost bracket still open at tokens[i] (the nearest opener not closed before it)."""
     depth = 0
     for k in range(i - 1, -1, -1):
         tok = tokens[k]

@@ -1198,16 +1198,15 @@ class _Walker(Builtins):
         output and is judged where it goes; on stderr the agent sees it) or writes to a
         file. A variable is a secret by its name, unless this text set it, then by what
         it was set to (``MY_VAR=$GITHUB_TOKEN python3 ...`` holds a token)."""
-        everything = e.text if e.kind is EffectKind.SECRET_PRINT else e.detail
         env = scope.env
         secrets = [
             name
             for name in e.variables
             if (LABEL_SECRET in env[name].labels if name in env else is_secret_variable(name))
         ]
-        if not everything and not secrets:
+        if not e.everything and not secrets:
             return stream
-        what = everything or ", ".join(secrets)
+        what = e.everything or ", ".join(secrets)
         if e.kind is EffectKind.SECRET_PRINT:
             if e.detail != "stderr":
                 return printed(self.out, f"the code prints {what}", text, stream)

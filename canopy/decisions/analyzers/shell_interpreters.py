@@ -101,14 +101,6 @@ _REFERENCES = (ast.Name, ast.Attribute, ast.Subscript)
 _PY_DYNAMIC_SCOPE = _names("globals locals vars exec eval compile setattr delattr __import__")
 
 
-class _EveryName(frozenset[str]):
-    """A set that holds every name (no variable is a constant)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-_EVERY_NAME = _EveryName()
 #: Methods that change a list, dict, set or bytearray in place.
 _PY_MUTATORS = _names(
     "append extend insert pop remove clear reverse sort update add discard setdefault "
@@ -125,10 +117,8 @@ def python_effects(code: str, depth: int = 0) -> list[Effect]:
             tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return [Effect(EffectKind.UNVERIFIABLE, "python code does not parse")]
-    visitor = _PyVisitor(depth)
+    visitor = _PyVisitor(depth, _changing_names(tree))
     try:
-        changing = _changing_names(tree)
-        visitor.unstable = changing if changing is not None else _EVERY_NAME
         visitor.visit(tree)
         secrets = python_secret_effects(tree, visitor)
     except RecursionError:
@@ -215,16 +205,15 @@ def _with_reverse_shell(effects: list[Effect]) -> list[Effect]:
 class _PyVisitor(ast.NodeVisitor):
     """Walks statements in order, tracking imports and constant assignments."""
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, changing: frozenset[str] | None = frozenset()) -> None:
         self.depth = depth
         self.aliases: dict[str, str] = {}
         self.consts: dict[str, Any] = {}
         self.effects: list[Effect] = []
         self.loops = 0
         self.paths: dict[str, Any] = {}  # p = Path("/etc"): methods of p act on "/etc"
-        self.unstable: frozenset[str] = (
-            frozenset()
-        )  # names whose value changes (see python_effects)
+        #: names whose value may change (None: any name; see _changing_names)
+        self.changing = changing
 
     # imports and assignments feed name resolution
     def visit_Import(self, node: ast.Import) -> None:
@@ -250,7 +239,7 @@ class _PyVisitor(ast.NodeVisitor):
 
     def _assign_name(self, name: str, node: ast.expr, value: Any) -> None:
         self.paths.pop(name, None)
-        if name in self.unstable:  # its value at a call may be another: never a constant
+        if self.changing is None or name in self.changing:  # a later value: never a constant
             value = None
         elif self._is_path_object(node):
             self.paths[name] = value
