@@ -26,8 +26,8 @@ Not followed (known, left): a secret handed to the interpreter as an argument an
 from ``sys.argv``/``ARGV``/``$argv`` (passing a secret as an argument is use, for every
 program); a script file run by another means than the interpreter's command line
 (``./s.py``, ``python3 -m mod``); values leaked one character at a time through tests or
-hashes; ``eval``/``with``/``new Function`` in Node; stderr sent to ``/dev/null`` (a print
-there still counts as shown).
+hashes; ``eval``/``with``/``new Function`` in Node. A print on stderr goes where the
+command's redirections send descriptor 2 (``shell_descriptors``).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import tree_sitter_bash
 
 from canopy.decisions.analyzers.paths import credential_examples
 from canopy.decisions.analyzers.shell_builtins import ASSIGNMENT, Builtins
+from canopy.decisions.analyzers.shell_descriptors import UNKNOWN_TARGET, Descriptors
 from canopy.decisions.analyzers.shell_embedded import EMBEDDED_RULES
 from canopy.decisions.analyzers.shell_env_secrets import env_dump, is_secret_variable
 from canopy.decisions.analyzers.shell_expand import adjacent_groups, is_name, node_text
@@ -69,9 +70,12 @@ from canopy.decisions.analyzers.shell_secret_flow import (
     consumed,
     printed,
     printed_if_secret,
+    printed_on_stderr,
+    redirected,
     secret_items,
     shown,
-    used,
+    stderr_as_output,
+    superseded,
     with_secrets_of,
     written,
 )
@@ -171,7 +175,7 @@ class _Redirs:
     """What a command's redirections do: its stdin, where stdout goes, what follows."""
 
     stdin: Stream | None = None
-    stdout: list[str] = field(default_factory=list)  # normalized paths capturing stdout
+    descriptors: Descriptors = field(default_factory=Descriptors)  # where stdout/stderr go
     network: bool = False  # a redirect to /dev/tcp or /dev/udp
     continuations: list[Node] = field(default_factory=list)  # heredoc quirk: `<<EOF | sh`
 
@@ -217,6 +221,7 @@ _ENV_SPEC = opts(
 )
 _FIND_NAME_TESTS = frozenset({"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename"})
 _AT_SPEC = opts("qft", known="VqmMftlrdbcv")
+_BRACED_NAME = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _VARIABLE_USE = re.compile(r"\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)")
 _SKIP_TYPES = frozenset({"comment", "heredoc_start", "heredoc_end", "file_descriptor"})
 
@@ -378,15 +383,22 @@ class _Walker(Builtins):
         return self._sequence(node, inner, ctx.with_stdin(UNKNOWN))
 
     def _pipeline(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
+        """Each stage's stdout feeds the next; its stderr goes to the pipeline's stderr,
+        or with ``|&`` into the next stage too."""
         marks: set[str] = set()
         self.marks.append(marks)
-        stream = ctx.stdin
+        stream, on_stderr = ctx.stdin, frozenset[int]()
         try:
-            for stage in node.named_children:
-                if stage.type not in _SKIP_TYPES:
-                    stream = self._stage(stage, stream, scope, ctx)
+            for child in node.children:
+                if child.type == "|&":
+                    stream = with_secrets_of(stream, stderr_as_output(stream))
+                    stream = replace(stream, err_prints=frozenset())
+                elif child.is_named and child.type not in _SKIP_TYPES:
+                    on_stderr |= stream.err_prints
+                    stream = self._stage(child, replace(stream, err_prints=frozenset()), scope, ctx)
         finally:
             self.marks.pop()
+        stream = replace(stream, err_prints=stream.err_prints | on_stderr)
         if self.marks and _is_pipeline_stage(node):
             self.marks[-1].update(marks)  # `a | b 2>&1 | c` parses as nested pipelines
         if {"shell_sink", "network"} <= marks:
@@ -528,17 +540,27 @@ class _Walker(Builtins):
     ) -> None:
         op = next((c.type for c in node.children if not c.is_named), ">")
         fd_node = node.child_by_field_name("descriptor")
-        fd = node_text(fd_node) if fd_node is not None else None
+        fd_text = node_text(fd_node) if fd_node is not None else None
+        # None for a descriptor bash picks at run time ({var}>f): neither stdout nor stderr
+        fd = (0 if op.startswith("<") else 1) if fd_text is None else _descriptor(fd_text)
+        if fd_text is None and _named_descriptor(node):
+            fd_text, fd = "{}", None
         dests = [*node.children_by_field_name("destination"), *suffix]
+        if op in (">&-", "<&-"):
+            if fd is not None:
+                redirs.descriptors.close(fd)
+            return
         if not dests:
             return
         dest = dests[0]
-        if (
-            op in (">&", "<&", ">&-", "<&-")
-            and len(dests) == 1
-            and (dest.type == "number" or node_text(dest) == "-")
-        ):
-            return
+        if op in (">&", "<&") and len(dests) == 1:
+            source = node_text(dest)
+            if source == "-" or source.isdigit():
+                if fd is not None and source == "-":
+                    redirs.descriptors.close(fd)
+                elif fd is not None:
+                    redirs.descriptors.duplicate(fd, int(source))
+                return
         words = self.words(dests, scope, ctx)
         if not words:
             return
@@ -557,8 +579,12 @@ class _Walker(Builtins):
                 return
         truncate = op in (">", ">|", "&>", ">&", "<>") and op != "<>"
         write_target(call, ref, truncate=truncate)
-        if fd in (None, "1") or op.startswith("&") or op == ">&":
-            redirs.stdout.append(ref.path if ref.info is not None else "")
+        path = ref.path if ref.info is not None else UNKNOWN_TARGET
+        if op in ("&>", "&>>") or (op == ">&" and fd_text is None):  # both, bash's >&word
+            redirs.descriptors.to_file(1, path)
+            redirs.descriptors.to_file(2, path)
+        elif fd is not None:
+            redirs.descriptors.to_file(fd, path)
 
     def _heredoc(self, node: Node, scope: Scope, ctx: Ctx, source: str, redirs: _Redirs) -> None:
         start = next((c for c in node.children if c.type == "heredoc_start"), None)
@@ -567,10 +593,10 @@ class _Walker(Builtins):
         for child in node.named_children:
             if child.type == "heredoc_body":
                 text, labels = self._heredoc_text(child, quoted, scope, ctx)
-            elif child.type in ("file_redirect", "herestring_redirect"):
-                sub = self._redirects([child], scope, ctx, source)
-                redirs.stdout.extend(sub.stdout)
-                redirs.network |= sub.network
+            elif child.type == "file_redirect":  # ``cat <<EOF > f``
+                self._file_redirect(child, scope, ctx, source, redirs, [])
+            elif child.type == "herestring_redirect":
+                self._redirects([child], scope, ctx, source)
             elif child.type not in _SKIP_TYPES:
                 redirs.continuations.append(child)
         redirs.stdin = Stream(text, labels)
@@ -593,14 +619,13 @@ class _Walker(Builtins):
         return Call("redirect", "redirect", [], Parsed(), source, scope, ctx, self.out, self)
 
     def _capture(self, redirs: _Redirs, stream: Stream, scope: Scope) -> Stream:
-        """stdout redirected to a file: the file now holds the stream, the pipe gets nothing."""
-        if not redirs.stdout:
+        """stdout or stderr redirected: a file now holds what went there, and the pipe
+        gets only what still goes to stdout."""
+        if not redirs.descriptors.moved:
             return stream
-        for path in redirs.stdout:
-            written(self.out, stream, path)
-            if path and path != "/dev/null":
-                scope.files[path] = stream
-        return EMPTY
+        stream, files = redirected(self.out, stream, redirs.descriptors)
+        scope.files.update(files)
+        return stream
 
     # --- commands --------------------------------------------------------------------
 
@@ -795,7 +820,7 @@ class _Walker(Builtins):
         if program in scope.calling or ctx.depth >= MAX_DEPTH:
             return UNKNOWN
         body = scope.functions[program]
-        used(self.out, self.definitions.pop(program, EMPTY))  # what the call prints counts
+        superseded(self.out, self.definitions.pop(program, EMPTY))  # the call's prints count
         saved = scope.positional, scope.calling
         scope.positional, scope.calling = tuple(words[1:]), scope.calling | {program}
         try:
@@ -1194,10 +1219,10 @@ class _Walker(Builtins):
         return stream
 
     def _secret_effect(self, e: Effect, scope: Scope, text: str, stream: Stream) -> Stream:
-        """Environment variables the code prints (on stdout the print rides on the
-        output and is judged where it goes; on stderr the agent sees it) or writes to a
-        file. A variable is a secret by its name, unless this text set it, then by what
-        it was set to (``MY_VAR=$GITHUB_TOKEN python3 ...`` holds a token)."""
+        """Environment variables the code prints (on stdout or stderr: the print rides
+        on the stream and is judged where it goes) or writes to a file. A variable is a
+        secret by its name, unless this text set it, then by what it was set to
+        (``MY_VAR=$GITHUB_TOKEN python3 ...`` holds a token)."""
         env = scope.env
         secrets = [
             name
@@ -1210,8 +1235,7 @@ class _Walker(Builtins):
         if e.kind is EffectKind.SECRET_PRINT:
             if e.detail != "stderr":
                 return printed(self.out, f"the code prints {what}", text, stream)
-            shown(self.out, printed(self.out, f"the code prints {what} on stderr", text, Stream()))
-            return stream
+            return printed_on_stderr(self.out, f"the code prints {what} on stderr", text, stream)
         secret = printed(self.out, f"the code writes {what}", text, Stream())
         if not e.text:
             written(self.out, secret, "")
@@ -1414,6 +1438,23 @@ def _command_items(node: Node) -> list[tuple[str, Node, list[Node]]]:
             items.append((kind, child, []))
         last_end = child.end_byte
     return items
+
+
+def _descriptor(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _named_descriptor(redirect: Node) -> bool:
+    """``{fd}>file``: bash opens a new descriptor and keeps its number in ``fd``; stdout
+    stays where it was. The grammar reads ``{fd}`` as the last word of the command."""
+    before = redirect.prev_sibling
+    while before is not None and before.type == "command" and before.children:
+        before = before.children[-1]
+    return (
+        before is not None
+        and before.end_byte == redirect.start_byte
+        and _BRACED_NAME.fullmatch(node_text(before)) is not None
+    )
 
 
 def _printed_value(word: Word) -> Word:

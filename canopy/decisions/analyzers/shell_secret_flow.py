@@ -8,7 +8,7 @@ dump, a secret variable, a credential it is fed, ``gh auth token``) is not judge
 happens: it is recorded here, its id rides on the ``Stream`` it writes (``Stream.prints``),
 and the walker reports where each stream ends:
 
-* the script's own output (stdout, ``>&2``, ``> /dev/tty``, a file named at run time that
+* the script's own output (stdout, stderr, ``> /dev/tty``, a file named at run time that
   may be either), directly or through filters that show their input (``PASSES_INPUT``:
   grep, sed, sort, base64, tee...): reading credentials, DENY (``CREDENTIAL_ACCESS``);
 * a file (``env > env.txt``, ``| tee f > /dev/null``, ``| dd of=f``): the secret is kept
@@ -19,6 +19,10 @@ and the walker reports where each stream ends:
   the network is the network rules' business (``env | curl -d @- ...``: DENY);
 * a command substitution (``x=$(printenv TOKEN)``): used too. The captured value keeps the
   secret label, so printing it later (``echo $x``) is a new print, judged the same way;
+* stderr: a print there (``>&2``, ``print(..., file=sys.stderr)``) rides on the stream
+  beside the output (``Stream.err_prints``) and goes where the command's redirections
+  send descriptor 2 (``shell_descriptors``): ``2> /dev/null`` used, ``2> f`` a file,
+  ``2>&1 | docker login --password-stdin`` into a program, else in front of the agent;
 * anywhere the walker does not follow (a ``trap``, ``find -exec``, a pager option): as if
   shown, so what the analysis cannot see fails closed.
 """
@@ -29,8 +33,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from canopy.decisions.analyzers.shell_descriptors import ERR, OUT, Descriptors
 from canopy.decisions.analyzers.shell_model import ShellRisk
-from canopy.decisions.analyzers.shell_words import LABEL_SECRET, Stream
+from canopy.decisions.analyzers.shell_words import EMPTY, LABEL_SECRET, Stream
 from canopy.decisions.model import Severity
 
 if TYPE_CHECKING:
@@ -44,9 +49,13 @@ __all__ = [
     "consumed",
     "printed",
     "printed_if_secret",
+    "printed_on_stderr",
+    "redirected",
     "secret_items",
     "shown",
     "shows_input",
+    "stderr_as_output",
+    "superseded",
     "used",
     "with_secrets_of",
     "written",
@@ -126,6 +135,12 @@ def printed(out: Collector, what: str, command: str, stream: Stream) -> Stream:
     return replace(stream, labels=stream.labels | _SECRET, prints=stream.prints | {print_id})
 
 
+def printed_on_stderr(out: Collector, what: str, command: str, stream: Stream) -> Stream:
+    """A print of a secret on the stderr of the command that writes ``stream``."""
+    print_id = out.secrets.record(what, command)
+    return replace(stream, err_prints=stream.err_prints | {print_id})
+
+
 def printed_if_secret(out: Collector, program: str, command: str, stream: Stream) -> Stream:
     """A command's output holding a secret that no earlier print carries (``echo $TOKEN``,
     ``cat <<< "$TOKEN"``) is a print of it."""
@@ -135,15 +150,48 @@ def printed_if_secret(out: Collector, program: str, command: str, stream: Stream
 
 
 def shown(out: Collector, stream: Stream) -> None:
-    """``stream`` is the script's own output: the agent reads it."""
-    if stream.prints:
-        out.secrets.settle(stream.prints, shown=True)
+    """``stream`` is the script's own output, and its stderr the script's: the agent
+    reads both."""
+    if stream.prints or stream.err_prints:
+        out.secrets.settle(stream.prints | stream.err_prints, shown=True)
 
 
 def used(out: Collector, stream: Stream) -> None:
-    """``stream`` went into something that shows none of it."""
+    """``stream`` went into something that shows none of it (its stderr goes on: the
+    caller routes ``err_prints``)."""
     if stream.prints:
         out.secrets.settle(stream.prints)
+
+
+def superseded(out: Collector, stream: Stream) -> None:
+    """The prints of a walk that a later walk of the same code replaces (a function's
+    body walked at its definition, then at its call): they count there, not here."""
+    if stream.prints or stream.err_prints:
+        out.secrets.settle(stream.prints | stream.err_prints)
+
+
+def redirected(
+    out: Collector, stream: Stream, descriptors: Descriptors
+) -> tuple[Stream, dict[str, Stream]]:
+    """Send what a command wrote on stdout (``stream``) and the secrets it printed on
+    stderr where its redirections point them. Returns what goes on to the enclosing
+    stdout (with what goes to the enclosing stderr as its ``err_prints``) and what each
+    file it wrote now holds. The text of stderr is not modelled, only its secrets."""
+    parts = ((1, replace(stream, err_prints=frozenset())), (2, stderr_as_output(stream)))
+    result, files = EMPTY, dict[str, Stream]()
+    for fd, part in parts:
+        if part is EMPTY:
+            continue
+        target = descriptors.target(fd)
+        if target == OUT:
+            result = result.merge(part)
+        elif target == ERR:
+            result = replace(result, err_prints=result.err_prints | part.prints)
+        else:
+            written(out, part, target)
+            if target and target != "/dev/null":
+                files[target] = files[target].merge(part) if target in files else part
+    return result, files
 
 
 def consumed(out: Collector, stdin: Stream, output: Stream) -> None:
@@ -160,6 +208,14 @@ def captured(out: Collector, stream: Stream) -> Stream:
         return stream
     used(out, stream)
     return replace(stream, prints=frozenset())
+
+
+def stderr_as_output(stream: Stream) -> Stream:
+    """The secrets the command behind ``stream`` printed on stderr, as output of their
+    own (``2>&1``, ``|&``); EMPTY when it printed none."""
+    if not stream.err_prints:
+        return EMPTY
+    return Stream(None, _SECRET, prints=stream.err_prints)
 
 
 def written(out: Collector, stream: Stream, path: str) -> None:
@@ -189,7 +245,10 @@ def secret_items(stream: Stream) -> Stream | None:
 
 
 def with_secrets_of(stream: Stream, other: Stream) -> Stream:
-    """``stream``, also carrying the secrets ``other`` carries (the prints and the label)."""
+    """``stream``, also carrying the secrets ``other`` carries (the prints and the label,
+    and the prints on stderr)."""
+    if other.err_prints:
+        stream = replace(stream, err_prints=stream.err_prints | other.err_prints)
     if LABEL_SECRET not in other.labels:
         return stream
     labels = stream.labels | _SECRET

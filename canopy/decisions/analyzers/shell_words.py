@@ -67,6 +67,9 @@ class Stream:
     roots: tuple[str, ...] = ()  # find/ls output: entries under these trees
     #: The prints of secrets this output carries, by id (``shell_secret_flow``).
     prints: frozenset[int] = frozenset()
+    #: ... and those the command wrote on stderr, which is not part of the output but
+    #: goes where its redirections send it (``shell_descriptors``).
+    err_prints: frozenset[int] = frozenset()
 
     def merge(self, other: Stream) -> Stream:
         """Two commands writing to the same pipe: keep every label, text only if both known."""
@@ -76,7 +79,11 @@ class Stream:
             return other
         text = None if self.text is None or other.text is None else self.text + other.text
         return Stream(
-            text, self.labels | other.labels, self.roots + other.roots, self.prints | other.prints
+            text,
+            self.labels | other.labels,
+            self.roots + other.roots,
+            self.prints | other.prints,
+            self.err_prints | other.err_prints,
         )
 
     def with_labels(self, *labels: str) -> Stream:
