@@ -716,6 +716,32 @@ def test_heredoc_written_then_executed() -> None:
     assert executed.has(R.DESTROY_SYSTEM)
 
 
+_PY_RMTREE = 'import shutil; shutil.rmtree("/")'
+#: A file this text wrote, run the way its ``#!`` line says (or as a module).
+WRITTEN_THEN_RUN: list[tuple[str, ShellRisk | None]] = [
+    (f"cat > s.py <<'EOF'\n#!/usr/bin/env python3\n{_PY_RMTREE}\nEOF\n./s.py", R.DESTROY_SYSTEM),
+    (f"printf '#!/usr/bin/python3 -E\\n{_PY_RMTREE}' > s.py; ./s.py", R.DESTROY_SYSTEM),
+    (f"echo '#!/usr/bin/env -S python3 -u' > s; echo '{_PY_RMTREE}' >> s; ./s", R.DESTROY_SYSTEM),
+    (f"cat > s.py <<'EOF'\n{_PY_RMTREE}\nEOF\npython3 -m s", R.DESTROY_SYSTEM),
+    (f"mkdir p; cat > p/__main__.py <<'EOF'\n{_PY_RMTREE}\nEOF\npython3 -m p", R.DESTROY_SYSTEM),
+    (
+        "cat > s.rb <<'EOF'\n#!/usr/bin/env ruby\nputs ENV['GITHUB_TOKEN']\nEOF\n./s.rb",
+        R.CREDENTIAL_ACCESS,
+    ),
+    ("cat > s.sh <<'EOF'\n#!/bin/bash\nrm -rf /\nEOF\n./s.sh", R.DESTROY_SYSTEM),
+    ("cat > s.sh <<'EOF'\nrm -rf /\nEOF\n./s.sh", R.DESTROY_SYSTEM),  # no #!: bash runs it
+    ("cat > s.x <<'EOF'\n#!/usr/bin/expect\nspawn rm -rf /\nEOF\n./s.x", R.UNVERIFIABLE),
+    ("cat > s.sh <<'EOF'\n#!/bin/sh\necho hi\nEOF\n./s.sh", None),
+    ("cat > s.py <<'EOF'\n#!/usr/bin/env python3\nprint('hi')\nEOF\n./s.py", None),
+]
+
+
+@pytest.mark.parametrize(("text", "risk"), WRITTEN_THEN_RUN)
+def test_written_file_runs_in_the_language_it_names(text: str, risk: ShellRisk | None) -> None:
+    found = {f.risk for f in analyze(text).findings if f.severity >= Severity.MEDIUM}
+    assert (risk in found) if risk else not found, f"{text!r}: {found}"
+
+
 def test_unanalyzed_script_file_is_noted() -> None:
     analysis = analyze("bash deploy.sh")
     assert any("deploy.sh" in note for note in analysis.notes)

@@ -24,10 +24,10 @@ python3 -c 'print(os.environ["MY_VAR"])'`` launders a token under a plain name).
 
 Not followed (known, left): a secret handed to the interpreter as an argument and printed
 from ``sys.argv``/``ARGV``/``$argv`` (passing a secret as an argument is use, for every
-program); a script file run by another means than the interpreter's command line
-(``./s.py``, ``python3 -m mod``); values leaked one character at a time through tests or
-hashes; ``eval``/``with``/``new Function`` in Node. A print on stderr goes where the
-command's redirections send descriptor 2 (``shell_descriptors``).
+program); values leaked one character at a time through tests or hashes;
+``eval``/``with``/``new Function`` in Node. A print on stderr goes where the command's
+redirections send descriptor 2 (``shell_descriptors``); a script this text wrote runs in
+the language its ``#!`` line names (``./s.py``), or as ``python3 -m s``.
 """
 
 from __future__ import annotations

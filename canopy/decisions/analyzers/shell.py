@@ -55,6 +55,7 @@ from canopy.decisions.analyzers.shell_programs import (
     Wrapper,
     family,
     opts,
+    shebang_program,
     spec_for,
 )
 from canopy.decisions.analyzers.shell_rules import (
@@ -176,6 +177,7 @@ class _Redirs:
 
     stdin: Stream | None = None
     descriptors: Descriptors = field(default_factory=Descriptors)  # where stdout/stderr go
+    appended: set[str] = field(default_factory=set)  # paths opened with >> (not truncated)
     network: bool = False  # a redirect to /dev/tcp or /dev/udp
     continuations: list[Node] = field(default_factory=list)  # heredoc quirk: `<<EOF | sh`
 
@@ -580,6 +582,8 @@ class _Walker(Builtins):
         truncate = op in (">", ">|", "&>", ">&", "<>") and op != "<>"
         write_target(call, ref, truncate=truncate)
         path = ref.path if ref.info is not None else UNKNOWN_TARGET
+        if not truncate:
+            redirs.appended.add(path)
         if op in ("&>", "&>>") or (op == ">&" and fd_text is None):  # both, bash's >&word
             redirs.descriptors.to_file(1, path)
             redirs.descriptors.to_file(2, path)
@@ -624,7 +628,9 @@ class _Walker(Builtins):
         if not redirs.descriptors.moved:
             return stream
         stream, files = redirected(self.out, stream, redirs.descriptors)
-        scope.files.update(files)
+        for path, content in files.items():
+            before = scope.files.get(path) if path in redirs.appended else None
+            scope.files[path] = content if before is None else before.merge(content)
         return stream
 
     # --- commands --------------------------------------------------------------------
@@ -804,14 +810,30 @@ class _Walker(Builtins):
         return stream
 
     def _executes_file(self, name: Word, scope: Scope, ctx: Ctx, source: str) -> None:
-        """``./install.sh`` after ``curl -o install.sh``: running a downloaded file."""
+        """``./install.sh`` after ``curl -o install.sh``, ``./s.py`` after writing it:
+        running a file this text fetched or wrote, in the language its ``#!`` names."""
         content = scope.files.get(scope.normalize(name.text))
         if content is None:
             return
         if remote_labels(content):
             self.out.finding(R.REMOTE_CODE, S.HIGH, f"executes downloaded file {name.text}", source)
-        if content.text is not None:
-            self.script(content.text, scope.copy(), ctx.wrapped(name.text, nested=True))
+        if content.text is None:
+            return
+        interpreter = shebang_program(content.text)
+        kind = "shell" if interpreter is None else family(interpreter)
+        if kind in SHELLS:
+            kind = "shell"
+        if kind == "shell" or kind in _CODE_FAMILIES:
+            self._analyze_code(
+                content.text, kind, scope.copy(), ctx.wrapped(name.text, nested=True), source
+            )
+        else:
+            self.out.finding(
+                R.UNVERIFIABLE,
+                S.MEDIUM,
+                f"runs {name.text}, written here, with {interpreter}: contents not analyzed",
+                source,
+            )
 
     def _call_function(
         self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str
@@ -1265,7 +1287,12 @@ class _Walker(Builtins):
         if fam == "node" and parsed.has("p", "print"):
             codes = [_printed_value(w) for w in codes]
         stream = UNKNOWN
-        if module is not None:
+        local = self._local_module(module, scope) if module is not None else None
+        if local is not None:  # sys.path[0] is the working directory: it shadows the rest
+            stream = self._code_stream(
+                local, fam, scope.copy(), ctx.wrapped(f"{program} -m", nested=True), text
+            )
+        elif module is not None:
             stream = self.run(
                 [Word(module), *_module_args(args)], scope, ctx.wrapped(f"{program} -m"), text
             )
@@ -1286,6 +1313,16 @@ class _Walker(Builtins):
         call = Call(program, fam, args, parsed, text, scope, ctx, self.out, self)
         apply_rules(call)
         return stream
+
+    def _local_module(self, module: str, scope: Scope) -> Stream | None:
+        """What ``python -m MODULE`` runs when this text wrote it in the working directory
+        (``MODULE.py``, or a package's ``__main__.py``)."""
+        base = module.replace(".", "/")
+        for path in (f"{base}.py", f"{base}/__main__.py"):
+            content = scope.files.get(scope.normalize(path))
+            if content is not None:
+                return content
+        return None
 
     def _awk(self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str) -> Stream:
         args = words[1:]

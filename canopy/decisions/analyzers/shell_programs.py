@@ -24,6 +24,7 @@ __all__ = [
     "Wrapper",
     "family",
     "name_sets",
+    "shebang_program",
     "spec_for",
 ]
 
@@ -393,6 +394,21 @@ def family(program: str) -> str:
     if not m:
         return program
     return _FAMILY_NAMES.get(m.group(1), m.group(1))
+
+
+def shebang_program(script: str) -> str | None:
+    """The program a script's ``#!`` line names (``#!/usr/bin/env -S python3 -u`` ->
+    ``python3``), or None without one: bash then runs the file itself."""
+    if not script.startswith("#!"):
+        return None
+    words = script[2:].split("\n", 1)[0].split()
+    if not words:
+        return None
+    program = words[0].rsplit("/", 1)[-1]
+    if program != "env":
+        return program
+    rest = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+    return rest[0].rsplit("/", 1)[-1] if rest else "env"
 
 
 def spec_for(program: str) -> OptionSpec:
