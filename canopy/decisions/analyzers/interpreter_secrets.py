@@ -27,7 +27,8 @@ from ``sys.argv``/``ARGV``/``$argv`` (passing a secret as an argument is use, fo
 program); values leaked one character at a time through tests or hashes;
 ``eval``/``with``/``new Function`` in Node. A print on stderr goes where the command's
 redirections send descriptor 2 (``shell_descriptors``); a script this text wrote runs in
-the language its ``#!`` line names (``./s.py``), or as ``python3 -m s``.
+the language its ``#!`` line names (``./s.py``), or as ``python3 -m s``, and every code
+file it wrote in an interpreter's language counts as run when that interpreter runs.
 """
 
 from __future__ import annotations

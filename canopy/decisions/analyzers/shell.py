@@ -183,6 +183,15 @@ class _Redirs:
 
 
 _CODE_FAMILIES = frozenset({"python", "perl", "ruby", "node", "php", "lua"})
+#: Files an interpreter may load besides the one it is told to run.
+_LOADABLE_SUFFIXES = {
+    "python": (".py", ".pth"),
+    "node": (".js", ".mjs", ".cjs"),
+    "ruby": (".rb",),
+    "perl": (".pl", ".pm"),
+    "php": (".php", ".inc", ".phtml"),
+    "lua": (".lua",),
+}
 _AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox-awk"})
 _TRUE_CONDITIONS = frozenset({"true", ":", "[ 1 ]", "((1))", "(( 1 ))", "[[ 1 ]]"})
 _GLOB_CANDIDATES = (
@@ -827,6 +836,9 @@ class _Walker(Builtins):
             self._analyze_code(
                 content.text, kind, scope.copy(), ctx.wrapped(name.text, nested=True), source
             )
+            if kind != "shell":
+                main = scope.normalize(name.text)
+                self._loadable_files(kind, scope, ctx, source, main)
         else:
             self.out.finding(
                 R.UNVERIFIABLE,
@@ -1310,8 +1322,28 @@ class _Walker(Builtins):
             stream = self._code_stream(
                 ctx.stdin, fam, scope.copy(), ctx.wrapped(f"{program} <stdin", nested=True), text
             )
+        main = scope.normalize(parsed.operands[0].text) if parsed.operands else None
+        stream = stream.merge(self._loadable_files(fam, scope, ctx, text, main))
         call = Call(program, fam, args, parsed, text, scope, ctx, self.out, self)
         apply_rules(call)
+        return stream
+
+    def _loadable_files(
+        self, fam: str, scope: Scope, ctx: Ctx, text: str, main: str | None
+    ) -> Stream:
+        """Code files in ``fam``'s language that this text wrote or fetched before running
+        it: the program may import any of them (``import m``, ``require('./m')``, a
+        ``json.py`` shadowing the library's, a ``sitecustomize.py`` or ``.pth`` loaded at
+        start-up), and which it does is not decidable from its text, so each is analysed
+        as if it ran."""
+        stream = EMPTY
+        suffixes = _LOADABLE_SUFFIXES.get(fam, ())
+        for path, content in list(scope.files.items()):
+            if path != main and path.endswith(suffixes):
+                loaded = self._code_stream(
+                    content, fam, scope.copy(), ctx.wrapped(path, nested=True), text
+                )
+                stream = stream.merge(loaded)
         return stream
 
     def _local_module(self, module: str, scope: Scope) -> Stream | None:
