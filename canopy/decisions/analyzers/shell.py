@@ -183,14 +183,14 @@ class _Redirs:
 
 
 _CODE_FAMILIES = frozenset({"python", "perl", "ruby", "node", "php", "lua"})
-#: Files an interpreter may load besides the one it is told to run.
-_LOADABLE_SUFFIXES = {
-    "python": (".py", ".pth"),
-    "node": (".js", ".mjs", ".cjs"),
-    "ruby": (".rb",),
-    "perl": (".pl", ".pm"),
-    "php": (".php", ".inc", ".phtml"),
-    "lua": (".lua",),
+#: Files an interpreter may load besides the one it is told to run: by suffix, by name.
+_LOADABLE: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "python": ((".py", ".pth"), frozenset()),
+    "node": ((".js", ".mjs", ".cjs"), frozenset()),
+    "ruby": ((".rb", ".rake", ".gemspec"), frozenset({"Rakefile", "rakefile", "Gemfile"})),
+    "perl": ((".pl", ".pm", ".t"), frozenset()),
+    "php": ((".php", ".inc", ".phtml"), frozenset()),
+    "lua": ((".lua", ".rockspec"), frozenset()),
 }
 _AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox-awk"})
 _TRUE_CONDITIONS = frozenset({"true", ":", "[ 1 ]", "((1))", "(( 1 ))", "[[ 1 ]]"})
@@ -1328,6 +1328,9 @@ class _Walker(Builtins):
         apply_rules(call)
         return stream
 
+    def project_code(self, language: str, scope: Scope, ctx: Ctx, text: str) -> Stream:
+        return self._loadable_files(language, scope, ctx, text, None)
+
     def _loadable_files(
         self, fam: str, scope: Scope, ctx: Ctx, text: str, main: str | None
     ) -> Stream:
@@ -1337,9 +1340,9 @@ class _Walker(Builtins):
         start-up), and which it does is not decidable from its text, so each is analysed
         as if it ran."""
         stream = EMPTY
-        suffixes = _LOADABLE_SUFFIXES.get(fam, ())
+        suffixes, names = _LOADABLE.get(fam, ((), ()))
         for path, content in list(scope.files.items()):
-            if path != main and path.endswith(suffixes):
+            if path != main and (path.endswith(suffixes) or posixpath.basename(path) in names):
                 loaded = self._code_stream(
                     content, fam, scope.copy(), ctx.wrapped(path, nested=True), text
                 )
@@ -1361,17 +1364,26 @@ class _Walker(Builtins):
         parsed = parse_options(args, SPECS["awk"])
         self._record(program, words, parsed, scope, ctx, source)
         text = render(words)
+        programs: list[str] = []
+        for name in parsed.values.get("f", []) + parsed.values.get("file", []):
+            content = scope.files.get(scope.normalize(name))  # ``awk -f f`` after writing f
+            if content is not None and remote_labels(content):
+                self.out.finding(R.REMOTE_CODE, S.HIGH, "awk runs a downloaded program", text)
+            if content is not None and content.text is not None:
+                programs.append(content.text)
         if not parsed.has("f", "file") and parsed.operands:
             code = parsed.operands[0]
             if not code.resolved:
                 self.out.finding(R.UNVERIFIABLE, S.MEDIUM, "awk program is not a literal", text)
             else:
-                self._apply_effects(
-                    script_effects("awk", code.text),
-                    scope.copy(),
-                    ctx.wrapped("awk", nested=True),
-                    text,
-                )
+                programs.append(code.text)
+        for program_text in programs:
+            self._apply_effects(
+                script_effects("awk", program_text),
+                scope.copy(),
+                ctx.wrapped("awk", nested=True),
+                text,
+            )
         call = Call(program, "awk", args, parsed, text, scope, ctx, self.out, self)
         return apply_rules(call)
 

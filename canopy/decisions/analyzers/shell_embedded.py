@@ -7,8 +7,8 @@ never put ``rm`` where a command goes, so the walker alone sees ``tar``, ``git``
 the host, ``ps e`` prints every process's environment. The rules live by family (``shell_git``,
 ``shell_tool_options``, ``shell_tool_scripts``, ``shell_databases``,
 ``shell_opaque_interpreters``, ``shell_system``, ``shell_env_secrets``, ``shell_endpoints``,
-``shell_containers``); this table is the one place the walker (``shell.py``) looks them up,
-by program family.
+``shell_containers``, ``shell_project_code``); this table is the one place the walker
+(``shell.py``) looks them up, by program family.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from canopy.decisions.analyzers.shell_opaque_interpreters import (
     OPAQUE_INTERPRETERS,
     rule_opaque_interpreter,
 )
+from canopy.decisions.analyzers.shell_project_code import PROJECT_RUNNERS, rule_project_code
 from canopy.decisions.analyzers.shell_rules import Call
 from canopy.decisions.analyzers.shell_system import (
     SECRET_PRINTERS,
@@ -111,4 +112,5 @@ EMBEDDED_RULES: Mapping[str, Rule] = _registry(
     (CLIENTS, rule_client_endpoints),
     (CONTAINER_ENGINES, rule_container_run),
     (("kubectl", "oc"), rule_kubernetes_pod),
+    (PROJECT_RUNNERS, rule_project_code),
 )

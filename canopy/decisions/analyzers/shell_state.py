@@ -164,11 +164,14 @@ class PathRef:
 
 
 class Runner(Protocol):
-    """What rules may ask of the walker: analyze nested shell text or an argv."""
+    """What rules may ask of the walker: analyze nested shell text, an argv, or the code
+    files in a language that this text wrote (a test runner or build tool loads them)."""
 
     def script(self, text: str, scope: Scope, ctx: Ctx) -> Stream: ...
 
     def argv(self, words: list[Word], scope: Scope, ctx: Ctx) -> Stream: ...
+
+    def project_code(self, language: str, scope: Scope, ctx: Ctx, text: str) -> Stream: ...
 
 
 class Collector:

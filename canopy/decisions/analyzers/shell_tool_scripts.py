@@ -9,6 +9,7 @@ touches are handed back to the walker.
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from canopy.decisions.analyzers.shell_model import ShellRisk
@@ -320,10 +321,18 @@ def make_recipes(text: str) -> list[str]:
     return commands
 
 
+#: What make reads when no ``-f`` names a makefile (the first that exists; any may).
+_DEFAULT_MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
+
+
 def rule_make(call: Call) -> None:
     parsed = call.parsed
     texts = [*parsed.values.get("E", []), *parsed.values.get("eval", [])]
-    for name in (*parsed.values.get("f", []), *parsed.values.get("file", [])):
+    names = [*parsed.values.get("f", []), *parsed.values.get("file", [])]
+    if not names:
+        directory = parsed.value("C", "directory") or ""
+        names = [posixpath.join(directory, name) for name in _DEFAULT_MAKEFILES]
+    for name in names:
         if name in ("-", "/dev/stdin"):
             content = call.ctx.stdin
         else:
