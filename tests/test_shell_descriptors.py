@@ -73,6 +73,17 @@ FATES: dict[str, ShellRisk | None] = {
     f"{_PY_STDERR} 2>err.txt": FILE,
     f"{_PY_STDERR} 2>&1 | docker login -u me --password-stdin": USED,
     f"{_PY_STDERR} |& docker login -u me --password-stdin": USED,
+    "printenv GITHUB_TOKEN >&2 |& cat >/dev/null": SHOWN,  # |&'s 2>&1 comes after >&2
+    "{ printenv GITHUB_TOKEN >&2; } |& cat >/dev/null": USED,
+    # exec moves the shell's own descriptors for what follows, in its context
+    "( exec 1>&2; printenv GITHUB_TOKEN ) >/dev/null": SHOWN,
+    "{ exec 1>&2; printenv GITHUB_TOKEN; } >/dev/null": SHOWN,
+    "f() { exec 1>&2; printenv GITHUB_TOKEN; }; f >/dev/null": SHOWN,
+    "bash -c 'exec 1>&2; printenv GITHUB_TOKEN' >/dev/null": SHOWN,
+    "sh -c 'exec 2>&1; printenv GITHUB_TOKEN >&2' 2>/dev/null": SHOWN,
+    "exec >/dev/null; printenv GITHUB_TOKEN": USED,
+    "exec 1>&2; printenv GITHUB_TOKEN | docker login -u me --password-stdin": USED,
+    "exec 1>&2; { printenv GITHUB_TOKEN; } >/dev/null": USED,
     f"{_PY_STDERR} | docker login -u me --password-stdin": SHOWN,
     f"{_PY_STDERR} 2>&1 | tee log.txt": SHOWN,
     f"{_PY_STDERR} 2>&1 | tee log.txt >/dev/null": FILE,
@@ -148,6 +159,11 @@ _PRINTERS = (
     "{ echo $GITHUB_TOKEN >&2; }",
     "bash -c 'echo $GITHUB_TOKEN >&2'",
 )
+#: ``exec`` with only redirections moves the shell's own descriptors for what follows.
+_BEFORE = ("", "exec 1>&2; ", "exec 2>&1; ", "exec 3>&1 1>&2 2>&3; ", "exec >/dev/null; ")
+#: What reaches the pipe is discarded: only stderr can show it (with ``|&`` not even that,
+#: unless the command's own redirections sent it elsewhere first).
+_AFTER = ("", " | cat >/dev/null", " |& cat >/dev/null")
 _TOKEN = "ghp_" + "Q" * 36
 
 
@@ -170,18 +186,26 @@ def _where_bash_put_it(command: str, workdir: Path) -> tuple[ShellRisk | None, b
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
-@settings(max_examples=160, deadline=None, derandomize=True)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(
+    before=st.sampled_from(_BEFORE),
     printer=st.sampled_from(_PRINTERS),
     redirects=st.lists(st.sampled_from(_REDIRECTS), min_size=1, max_size=4),
-    piped=st.booleans(),
+    after=st.sampled_from(_AFTER),
+    grouped=st.booleans(),
 )
 def test_agrees_with_bash(
-    tmp_path_factory: pytest.TempPathFactory, printer: str, redirects: list[str], piped: bool
+    tmp_path_factory: pytest.TempPathFactory,
+    before: str,
+    printer: str,
+    redirects: list[str],
+    after: str,
+    grouped: bool,
 ) -> None:
-    command = f"{printer} {' '.join(redirects)}"
-    if piped:  # what reaches the pipe is discarded: only stderr can show it
-        command += " | cat >/dev/null"
+    command = f"{before}{printer} {' '.join(redirects)}"
+    if grouped:  # the exec and the command in a subshell whose stdout is discarded
+        command = f"( {command} ) >/dev/null"
+    command += after
     workdir = tmp_path_factory.mktemp("bash")
     really, clean = _where_bash_put_it(command, workdir)
     said = fate(command)

@@ -75,7 +75,6 @@ from canopy.decisions.analyzers.shell_secret_flow import (
     redirected,
     secret_items,
     shown,
-    stderr_as_output,
     superseded,
     with_secrets_of,
     written,
@@ -232,6 +231,7 @@ _ENV_SPEC = opts(
 )
 _FIND_NAME_TESTS = frozenset({"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename"})
 _AT_SPEC = opts("qft", known="VqmMftlrdbcv")
+_EXEC_ONLY = re.compile(r"(?:(?:command|builtin)\s+)?exec")
 _BRACED_NAME = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _VARIABLE_USE = re.compile(r"\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)")
 _SKIP_TYPES = frozenset({"comment", "heredoc_start", "heredoc_end", "file_descriptor"})
@@ -248,6 +248,9 @@ class _Walker(Builtins):
         #: What each function's body printed when walked at its definition: a call walks it
         #: again, and a function never seen called may still be (trap, export -f).
         self.definitions: dict[str, Stream] = {}
+        #: Pipeline stages followed by ``|&``: their stderr joins stdout after their own
+        #: redirections (bash's implicit ``2>&1``).
+        self.stderr_to_pipe: set[int] = set()
 
     # --- entry points ----------------------------------------------------------------
 
@@ -399,14 +402,21 @@ class _Walker(Builtins):
         marks: set[str] = set()
         self.marks.append(marks)
         stream, on_stderr = ctx.stdin, frozenset[int]()
+        stages = [c for c in node.children if c.is_named and c.type not in _SKIP_TYPES]
         try:
             for child in node.children:
-                if child.type == "|&":
-                    stream = with_secrets_of(stream, stderr_as_output(stream))
-                    stream = replace(stream, err_prints=frozenset())
-                elif child.is_named and child.type not in _SKIP_TYPES:
+                if child.is_named and child.type not in _SKIP_TYPES:
                     on_stderr |= stream.err_prints
-                    stream = self._stage(child, replace(stream, err_prints=frozenset()), scope, ctx)
+                    stdin = replace(stream, err_prints=frozenset())
+                    after = child.next_sibling
+                    stream = self._stage(
+                        child,
+                        stdin,
+                        scope,
+                        ctx,
+                        piped=child != stages[-1],
+                        with_stderr=after is not None and after.type == "|&",
+                    )
         finally:
             self.marks.pop()
         stream = replace(stream, err_prints=stream.err_prints | on_stderr)
@@ -421,9 +431,27 @@ class _Walker(Builtins):
             )
         return stream
 
-    def _stage(self, node: Node, stdin: Stream, scope: Scope, ctx: Ctx) -> Stream:
-        """One stage of a pipeline, fed ``stdin``: secrets it does not pass on, it used."""
-        output = self.walk(node, scope.copy(), ctx.with_stdin(stdin))
+    def _stage(
+        self,
+        node: Node,
+        stdin: Stream,
+        scope: Scope,
+        ctx: Ctx,
+        *,
+        piped: bool = False,
+        with_stderr: bool = False,
+    ) -> Stream:
+        """One stage of a pipeline, fed ``stdin``: secrets it does not pass on, it used.
+        ``piped``: its stdout is the pipe, whatever ``exec`` did to the shell's.
+        ``with_stderr`` (``|&``): its stderr too, after its own redirections."""
+        stage_scope = scope.copy()
+        if piped:
+            stage_scope.fds = scope.fds.piped()
+        if with_stderr and node.type in ("command", "redirected_statement"):
+            self.stderr_to_pipe.add(node.id)  # its capture applies 2>&1 after the rest
+        elif with_stderr:
+            stage_scope.fds.duplicate(2, 1)
+        output = self.walk(node, stage_scope, ctx.with_stdin(stdin))
         consumed(self.out, stdin, output)
         return output
 
@@ -490,12 +518,21 @@ class _Walker(Builtins):
             node.children_by_field_name("redirect"), scope, ctx, node_text(node)
         )
         inner_ctx = ctx.with_stdin(redirs.stdin) if redirs.stdin is not None else ctx
-        if body is None:
-            stream = EMPTY
-        elif body.type == "command":
-            stream = self._command_node(body, scope, inner_ctx, redirs)
-        else:
-            stream = self.walk(body, scope, inner_ctx)
+        if body is not None and _EXEC_ONLY.fullmatch(node_text(body)):
+            scope.fds = redirs.descriptors  # ``exec 1>&2``: for the rest of this shell
+            return EMPTY
+        if node.id in self.stderr_to_pipe:
+            redirs.descriptors.duplicate(2, 1)
+        context, scope.fds = scope.fds, Descriptors()  # the body's output, placed below
+        try:
+            if body is None:
+                stream = EMPTY
+            elif body.type == "command":
+                stream = self._command_node(body, scope, inner_ctx, redirs)
+            else:
+                stream = self.walk(body, scope, inner_ctx)
+        finally:
+            scope.fds = context
         if redirs.stdin is not None:
             consumed(self.out, redirs.stdin, stream)
         stream = self._capture(redirs, stream, scope)
@@ -526,7 +563,7 @@ class _Walker(Builtins):
     ) -> _Redirs:
         """Evaluate redirections. ``suffixes``: words glued to a redirect's target (see
         ``_adjacent_groups``), keyed by the redirect node's id."""
-        redirs = _Redirs()
+        redirs = _Redirs(descriptors=scope.fds.copy())
         for node in nodes:
             suffix = (suffixes or {}).get(node.id, [])
             if node.type == "file_redirect":
@@ -685,6 +722,8 @@ class _Walker(Builtins):
                 words.extend(self.words([first, *suffix], scope, ctx))
         source = node_text(node)
         redirs = self._redirects(redirect_nodes, scope, ctx, source, suffixes)
+        if node.id in self.stderr_to_pipe:
+            redirs.descriptors.duplicate(2, 1)
         if redirs.stdin is not None:
             ctx = ctx.with_stdin(redirs.stdin)
         if not words:

@@ -7,6 +7,11 @@ shows the token (stdout went to stderr before ``> /dev/null`` was read), ``echo 
 the token, ``bash -c 'echo $T >&2' > /dev/null`` hides stdout only. A table of
 descriptors, updated redirect by redirect as bash does, tells where each ends up.
 
+``exec 1>&2`` (no command) changes the table of the shell it runs in for what follows:
+the walker keeps that table in the scope (``Scope.fds``), relative to the enclosing
+context, and a compound command with redirections (``{ ...; } > f``, ``( ... ) 2>&1``)
+starts its body from a fresh table, its own redirections placing the result.
+
 Targets are paths (normalized; ``""`` for a file named at run time), or one of the
 markers below. A descriptor this command did not open (``>&3`` with no ``3>`` before it)
 or closed (``>&-``) is ``UNKNOWN``: it is judged as if shown, which fails closed.
@@ -31,6 +36,19 @@ class Descriptors:
 
     def __init__(self) -> None:
         self._table: dict[int, str] = {1: OUT, 2: ERR}
+
+    def copy(self) -> Descriptors:
+        other = Descriptors()
+        other._table = dict(self._table)
+        return other
+
+    def piped(self) -> Descriptors:
+        """The table of a pipeline stage whose stdout is the pipe: ``OUT`` now means the
+        pipe, so a descriptor that pointed at the shell's stdout is one we cannot name."""
+        other = Descriptors()
+        other._table = {fd: UNKNOWN_TARGET if t == OUT else t for fd, t in self._table.items()}
+        other._table[1] = OUT
+        return other
 
     def to_file(self, fd: int, path: str) -> None:
         """``fd>path`` (also ``>>``, ``>|``, ``<>``)."""

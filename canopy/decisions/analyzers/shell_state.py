@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from canopy.decisions.analyzers.shell_descriptors import Descriptors
 from canopy.decisions.analyzers.shell_model import (
     ShellAnalysis,
     ShellFinding,
@@ -69,6 +70,8 @@ class Scope:
     #: (``if c; then X=/; else X=/tmp/x; fi``): commands using it are analyzed with each.
     alternatives: dict[str, tuple[Word, ...]] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)  # symlinks this script made
+    #: Where stdout and stderr go for the commands that follow (``exec 1>&2`` moves them).
+    fds: Descriptors = field(default_factory=Descriptors)
 
     def copy(self) -> Scope:
         return Scope(
@@ -84,6 +87,7 @@ class Scope:
             arrays=dict(self.arrays),
             alternatives=dict(self.alternatives),
             links=self.links,
+            fds=self.fds.copy(),
         )
 
     def assign(self, name: str, word: Word, *, conditional: bool) -> None:
