@@ -176,12 +176,15 @@ class _Redirs:
 
     stdin: Stream | None = None
     descriptors: Descriptors = field(default_factory=Descriptors)  # where stdout/stderr go
-    appended: set[str] = field(default_factory=set)  # paths opened with >> (not truncated)
+    #: Paths opened with ``>>``, and what they held before (the command appends to it).
+    appended: dict[str, Stream] = field(default_factory=dict)
     network: bool = False  # a redirect to /dev/tcp or /dev/udp
     continuations: list[Node] = field(default_factory=list)  # heredoc quirk: `<<EOF | sh`
 
 
 _CODE_FAMILIES = frozenset({"python", "perl", "ruby", "node", "php", "lua"})
+#: ``python -m MODULE SCRIPT``: modules that run the script they are given.
+_SCRIPT_RUNNING_MODULES = frozenset({"pdb", "cProfile", "profile", "trace", "runpy", "ipdb"})
 #: Files an interpreter may load besides the one it is told to run: by suffix, by name.
 _LOADABLE: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "python": ((".py", ".pth"), frozenset()),
@@ -626,10 +629,10 @@ class _Walker(Builtins):
             if op == "<":
                 return
         truncate = op in (">", ">|", "&>", ">&", "<>") and op != "<>"
-        write_target(call, ref, truncate=truncate)
         path = ref.path if ref.info is not None else UNKNOWN_TARGET
-        if not truncate:
-            redirs.appended.add(path)
+        if not truncate and path in scope.files:
+            redirs.appended[path] = scope.files[path]
+        write_target(call, ref, truncate=truncate)
         if op in ("&>", "&>>") or (op == ">&" and fd_text is None):  # both, bash's >&word
             redirs.descriptors.to_file(1, path)
             redirs.descriptors.to_file(2, path)
@@ -675,7 +678,7 @@ class _Walker(Builtins):
             return stream
         stream, files = redirected(self.out, stream, redirs.descriptors)
         for path, content in files.items():
-            before = scope.files.get(path) if path in redirs.appended else None
+            before = redirs.appended.get(path)
             scope.files[path] = content if before is None else before.merge(content)
         return stream
 
@@ -860,8 +863,9 @@ class _Walker(Builtins):
     def _executes_file(self, name: Word, scope: Scope, ctx: Ctx, source: str) -> None:
         """``./install.sh`` after ``curl -o install.sh``, ``./s.py`` after writing it:
         running a file this text fetched or wrote, in the language its ``#!`` names."""
-        content = scope.files.get(scope.normalize(name.text))
-        if content is None:
+        path = scope.normalize(name.text)
+        content = scope.files.get(path)
+        if self._runs_unknown_output(path, name, content, source) or content is None:
             return
         if remote_labels(content):
             self.out.finding(R.REMOTE_CODE, S.HIGH, f"executes downloaded file {name.text}", source)
@@ -1139,10 +1143,12 @@ class _Walker(Builtins):
     def _shell(
         self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str
     ) -> Stream:
-        parsed = parse_options(words[1:], SPECS["sh"])
+        parsed = parse_options(_without_plus_options(words[1:]), SPECS["sh"])
         self._record(program, words, parsed, scope, ctx, source)
         text = render(words)
         ops = parsed.operands
+        for name in parsed.values.get("rcfile", []) + parsed.values.get("init-file", []):
+            self._code_file(Word(name), "shell", scope.copy(), ctx.wrapped(program), text)
         if parsed.has("c"):
             if not ops:
                 return EMPTY
@@ -1170,6 +1176,7 @@ class _Walker(Builtins):
         inner = scope.copy()
         inner.functions = {}
         inner.calling = frozenset()
+        inner.fds = Descriptors()  # its output is placed by the command that started it
         if positional:
             inner.env["0"] = positional[0]
         inner.positional = tuple(positional[1:])  # a new shell knows its arguments exactly
@@ -1226,6 +1233,8 @@ class _Walker(Builtins):
         call = self._redirect_call(scope, ctx, text)
         read_target(call, ref)
         content = scope.files.get(ref.path)
+        if self._runs_unknown_output(ref.path, word, content, text):
+            return UNKNOWN
         if content is None:
             if not word.resolved:
                 self.out.finding(
@@ -1235,6 +1244,28 @@ class _Walker(Builtins):
                 self.out.note(f"runs script file {ref.path} (contents not analyzed)")
             return UNKNOWN
         return self._code_stream(content, kind, scope, ctx, text)
+
+    def _runs_unknown_output(
+        self, path: str, word: Word, content: Stream | None, text: str
+    ) -> bool:
+        """Running a file this text wrote or changed, when what it holds is not known
+        (``sed -i``, ``mv s d/``, ``a && b > s``, a file an interpreter wrote): what runs
+        is the text's own doing, so it cannot pass unseen. Reported; True if so."""
+        if content is not None and (
+            content.text is not None
+            or remote_labels(content)
+            or LABEL_TRANSFORMED in content.labels
+        ):
+            return False
+        if not self.out.wrote(path, glob=word.glob, tree=LABEL_FOUND in word.labels):
+            return False
+        self.out.finding(
+            R.UNVERIFIABLE,
+            S.MEDIUM,
+            f"runs {word.text}, which this command wrote or changed: contents unknown",
+            text,
+        )
+        return True
 
     def _code_stream(self, stream: Stream, kind: str, scope: Scope, ctx: Ctx, text: str) -> Stream:
         """Code arriving as data (stdin, a process substitution, a file written earlier)."""
@@ -1343,6 +1374,12 @@ class _Walker(Builtins):
             stream = self._code_stream(
                 local, fam, scope.copy(), ctx.wrapped(f"{program} -m", nested=True), text
             )
+        elif module in _SCRIPT_RUNNING_MODULES:  # python3 -m pdb s.py runs s.py
+            for word in _module_args(args):
+                if word.text.endswith(".py") or scope.normalize(word.text) in scope.files:
+                    stream = self._code_file(
+                        word, fam, scope.copy(), ctx.wrapped(f"{program} -m {module}"), text
+                    )
         elif module is not None:
             stream = self.run(
                 [Word(module), *_module_args(args)], scope, ctx.wrapped(f"{program} -m"), text
@@ -1558,6 +1595,21 @@ def _command_items(node: Node) -> list[tuple[str, Node, list[Node]]]:
             items.append((kind, child, []))
         last_end = child.end_byte
     return items
+
+
+def _without_plus_options(args: list[Word]) -> list[Word]:
+    """A shell's ``+e``, ``+x``, ``+o name``, ``+O name`` turn options off: drop them, so
+    the script after them is still seen as the script."""
+    kept: list[Word] = []
+    skip = False
+    for i, word in enumerate(args):
+        if skip:
+            skip = False
+        elif word.text.startswith("+") and len(word.text) > 1 and not kept:
+            skip = word.text[-1] in "oO" and i + 1 < len(args)
+        else:
+            kept.append(word)
+    return kept
 
 
 def _descriptor(text: str) -> int | None:

@@ -94,6 +94,10 @@ def _opaque_codes(call: Call) -> list[str]:
                 codes.append(value)
             elif i + 1 < len(call.args):
                 codes.append(call.args[i + 1].text)
+    for word in call.args:  # a script this text wrote or fetched: its code, as text
+        content = call.scope.files.get(call.ref(word).path) if word.resolved else None
+        if content is not None:
+            codes.append(content.text if content.text is not None else word.text)
     stdin = stdin_text(call)
     if not codes and call.name in _READS_CODE_FROM_STDIN and stdin is not None:
         operands = [w for w in call.args if not w.text.startswith("-")]

@@ -280,6 +280,7 @@ def write_target(call: Call, ref: PathRef, *, truncate: bool, verb: str = "write
         _network_device(call, path)
         return
     out.path("written", path)
+    call.scope.files.pop(path, None)  # what it held is gone; a writer that knows sets it
     if is_harmless_device(path):
         return
     if protected_hit(ref, out):
@@ -450,7 +451,10 @@ def rule_mv(call: Call) -> Stream:
         _move_away(call, ref)
     if dest_ref is not None and not into_null:
         write_target(call, dest_ref, truncate=True, verb="moves onto")
-    return EMPTY
+        if len(sources) == 1 and dest_ref.info is not None:
+            content = file_stream(call, call.ref(sources[0]))
+            if content is not UNKNOWN:
+                call.scope.files[dest_ref.path] = content
 
 
 def _move_away(call: Call, ref: PathRef) -> None:

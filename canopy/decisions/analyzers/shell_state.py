@@ -6,6 +6,7 @@ Why a separate module: the walker (``shell.py``) and the per-program rules
 
 from __future__ import annotations
 
+import fnmatch
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -228,6 +229,20 @@ class Collector:
     def path(self, kind: str, path: str) -> None:
         if path:
             self.paths[kind][path] = None
+
+    def wrote(self, path: str, *, glob: bool = False, tree: bool = False) -> bool:
+        """Did this text write ``path`` (or a directory above it; with ``glob``, a path
+        the pattern matches; with ``tree``, anything under it)? Running such a file is
+        running what this text made."""
+        below = path.rstrip("/") + "/" if path not in ("", ".") else ""
+        for written in self.paths["written"]:
+            if path == written or path.startswith(written.rstrip("/") + "/"):
+                return True
+            if glob and fnmatch.fnmatchcase(written, path):
+                return True
+            if tree and (not below or written.startswith(below)):
+                return True
+        return False
 
     def note(self, text: str) -> None:
         self.notes[text] = None

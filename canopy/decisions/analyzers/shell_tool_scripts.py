@@ -308,7 +308,7 @@ _MAKE_VARIABLE = re.compile(r"\$[({][^)}]*[)}]|\$[^$({]")
 def make_recipes(text: str) -> list[str]:
     """Shell commands in makefile text: recipe lines, inline ``target: ; recipe`` and
     ``$(shell ...)`` calls. Make variables become unknown shell variables."""
-    commands = [m.group(1) for m in _MAKE_SHELL_CALL.finditer(text)]
+    commands = [m.group(1).replace("$$", "$") for m in _MAKE_SHELL_CALL.finditer(text)]
     for line in text.replace("\\\n", " ").splitlines():
         recipe = None
         if line.startswith("\t"):
@@ -329,6 +329,7 @@ def rule_make(call: Call) -> None:
     parsed = call.parsed
     texts = [*parsed.values.get("E", []), *parsed.values.get("eval", [])]
     names = [*parsed.values.get("f", []), *parsed.values.get("file", [])]
+    names += parsed.values.get("makefile", [])
     if not names:
         directory = parsed.value("C", "directory") or ""
         names = [posixpath.join(directory, name) for name in _DEFAULT_MAKEFILES]
