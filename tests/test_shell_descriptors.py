@@ -84,6 +84,21 @@ FATES: dict[str, ShellRisk | None] = {
     "exec >/dev/null; printenv GITHUB_TOKEN": USED,
     "exec 1>&2; printenv GITHUB_TOKEN | docker login -u me --password-stdin": USED,
     "exec 1>&2; { printenv GITHUB_TOKEN; } >/dev/null": USED,
+    # <(...) writes its stderr to the shell's, whatever the command it feeds redirects
+    "cat <(printenv GITHUB_TOKEN >&2) 2>/dev/null": SHOWN,
+    "diff <(printenv GITHUB_TOKEN >&2) /dev/null 2>/dev/null": SHOWN,
+    # code that names stderr may print on either stream
+    "perl -e 'print STDERR $ENV{GITHUB_TOKEN}' >/dev/null": SHOWN,
+    "perl -e 'print STDERR $ENV{GITHUB_TOKEN}' >/dev/null 2>/dev/null": USED,
+    "php -r 'fwrite(STDERR, getenv(\"GITHUB_TOKEN\"));' >/dev/null": SHOWN,
+    "python3 -c 'import os, sys; sys.stdout = sys.stderr; print(os.environ[\"GITHUB_TOKEN\"])' "
+    ">/dev/null": SHOWN,
+    "echo $GITHUB_TOKEN | perl -ne 'print STDERR' >/dev/null": SHOWN,
+    "echo $GITHUB_TOKEN | perl -ne 'print' >/dev/null": USED,
+    # a program told to write its output to the screen shows its input
+    "echo $GITHUB_TOKEN | sort -o /dev/stderr >/dev/null": SHOWN,
+    "echo $GITHUB_TOKEN | sed 'w /dev/stderr' >/dev/null": SHOWN,
+    "echo $GITHUB_TOKEN | sort >/dev/null": USED,
     f"{_PY_STDERR} | docker login -u me --password-stdin": SHOWN,
     f"{_PY_STDERR} 2>&1 | tee log.txt": SHOWN,
     f"{_PY_STDERR} 2>&1 | tee log.txt >/dev/null": FILE,

@@ -234,6 +234,10 @@ _ENV_SPEC = opts(
 )
 _FIND_NAME_TESTS = frozenset({"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename"})
 _AT_SPEC = opts("qft", known="VqmMftlrdbcv")
+_NAMES_STDERR = re.compile(
+    r"stderr|STDERR|dup2|/dev/fd/2|/proc/self/fd/2|\bwarn\b|\bdie\b|error_log|"
+    r"console\.(?:error|warn|trace)|Console\b|redirect_stdout|\$stderr|io\.stderr"
+)
 _EXEC_ONLY = re.compile(r"(?:(?:command|builtin)\s+)?exec")
 _BRACED_NAME = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _VARIABLE_USE = re.compile(r"\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)")
@@ -388,7 +392,9 @@ class _Walker(Builtins):
         stream = self._substitution_output(node, scope, ctx)
         if node.type == "command_substitution":  # a value, not output; <(...) is a file
             return captured(self.out, stream)
-        return stream
+        # <(...) writes its stderr to the shell's, not to the command it feeds: its prints
+        # there are not routed by that command's redirections (left unsettled: shown)
+        return replace(stream, err_prints=frozenset())
 
     def _substitution_output(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
         inner = scope.copy()
@@ -1273,6 +1279,8 @@ class _Walker(Builtins):
             return UNKNOWN
         if remote_labels(stream):
             self.out.finding(R.REMOTE_CODE, S.HIGH, "runs downloaded or decoded code", text)
+        if stream.text is None and stream.prints:  # ``echo $TOKEN | bash``: runs the token,
+            shown(self.out, stream)  # and the error ("ghp_...: command not found") shows it
         if stream.text is not None:
             return self._analyze_code(stream.text, kind, scope, ctx.with_stdin(UNKNOWN), text)
         if LABEL_TRANSFORMED in stream.labels:
@@ -1291,9 +1299,14 @@ class _Walker(Builtins):
             return UNKNOWN
         self.out.spend(parsed=len(code))
         effects = python_effects(code) if kind == "python" else script_effects(kind, code)
-        return self._apply_effects(effects, scope, ctx, text)
+        return self._apply_effects(effects, scope, ctx, text, stderr=_NAMES_STDERR.search(code))
 
-    def _apply_effects(self, effects: list[Effect], scope: Scope, ctx: Ctx, text: str) -> Stream:
+    def _apply_effects(
+        self, effects: list[Effect], scope: Scope, ctx: Ctx, text: str, *, stderr: object = None
+    ) -> Stream:
+        """``stderr``: the code names stderr somewhere (``print STDERR``, ``sys.stdout =
+        sys.stderr``, ``os.dup2(2, 1)``): a print may go to either stream, so it rides on
+        both and is shown if either is."""
         call = self._redirect_call(scope, ctx, text)
         stream = UNKNOWN
         for e in effects:
@@ -1317,7 +1330,10 @@ class _Walker(Builtins):
                     self.out.path("urls", e.text)
                 stream = Stream(None, frozenset({LABEL_REMOTE}))
             elif e.kind in (EffectKind.SECRET_PRINT, EffectKind.SECRET_WRITE):
+                before = stream.prints
                 stream = self._secret_effect(e, scope, text, stream)
+                if stderr:
+                    stream = replace(stream, err_prints=stream.err_prints | stream.prints - before)
             else:
                 self._effect_finding(e, text)
         return stream
@@ -1390,6 +1406,8 @@ class _Walker(Builtins):
                     word, fam, scope.copy(), ctx.wrapped(label, nested=True), text
                 )
             stream = printed_if_secret(self.out, program, text, with_secrets_of(stream, ctx.stdin))
+            if ctx.stdin.prints and any(_NAMES_STDERR.search(w.text) for w in codes):
+                stream = replace(stream, err_prints=stream.err_prints | ctx.stdin.prints)
         elif parsed.operands:
             stream = self._code_file(
                 parsed.operands[0], fam, scope.copy(), ctx.wrapped(program, nested=True), text
@@ -1459,6 +1477,7 @@ class _Walker(Builtins):
                 scope.copy(),
                 ctx.wrapped("awk", nested=True),
                 text,
+                stderr=_NAMES_STDERR.search(program_text),
             )
         call = Call(program, "awk", args, parsed, text, scope, ctx, self.out, self)
         return apply_rules(call)

@@ -51,8 +51,10 @@ from canopy.decisions.analyzers.shell_programs import (
     SYSTEMCTL_DANGEROUS,
 )
 from canopy.decisions.analyzers.shell_secret_flow import (
+    names_output_device,
     printed,
     printed_if_secret,
+    shown,
     shows_input,
     used,
     with_secrets_of,
@@ -116,6 +118,8 @@ def apply_rules(call: Call) -> Stream:
     stream = rule(call) if rule is not None else None
     for check in FAMILY_CHECKS:
         check(call)
+    if call.ctx.stdin.prints and any(names_output_device(w.text) for w in call.args):
+        shown(call.out, call.ctx.stdin)  # ``| sort -o /dev/stderr``: its input, on screen
     if stream is None and call.name in REMOTE_SOURCES:
         stream = Stream(None, frozenset({LABEL_REMOTE}))
     elif stream is None:

@@ -47,6 +47,7 @@ __all__ = [
     "SecretPrints",
     "captured",
     "consumed",
+    "names_output_device",
     "printed",
     "printed_if_secret",
     "printed_on_stderr",
@@ -85,6 +86,9 @@ _SILENT_OPTIONS = {
     "diff": ("q", "brief"),
 }
 _SILENT_OPTIONS |= dict.fromkeys(("egrep", "fgrep", "zgrep"), _SILENT_OPTIONS["grep"])
+#: Output files named in arguments that are the agent's screen (``/dev/stdin`` is input).
+_SCREENS = ("/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/pts/", "/dev/console")
+_SCREENS += ("/dev/fd/1", "/dev/fd/2", "/proc/self/fd/1", "/proc/self/fd/2")
 #: Files that may be the agent's screen (a descriptor, a terminal): writing there is showing.
 _OUTPUT_DEVICES = ("/dev/std", "/dev/tty", "/dev/pts/", "/dev/console", "/dev/fd/", "/proc/")
 
@@ -228,6 +232,12 @@ def written(out: Collector, stream: Stream, path: str) -> None:
         shown(out, stream)
     else:
         out.secrets.settle(stream.prints, file=path)
+
+
+def names_output_device(text: str) -> bool:
+    """Does an argument name a file that may be the agent's screen (``-o /dev/stderr``,
+    ``of=/dev/tty``, ``'w /dev/stderr'``)? Writing there is showing."""
+    return any(device in text for device in _SCREENS)
 
 
 def shows_input(name: str, parsed: Parsed) -> bool:
