@@ -95,6 +95,14 @@ FATES: dict[str, ShellRisk | None] = {
     ">/dev/null": SHOWN,
     "echo $GITHUB_TOKEN | perl -ne 'print STDERR' >/dev/null": SHOWN,
     "echo $GITHUB_TOKEN | perl -ne 'print' >/dev/null": USED,
+    # awk: ENVIRON printed, to stdout, stderr or a file
+    """awk 'BEGIN { print ENVIRON["GITHUB_TOKEN"] }'""": SHOWN,
+    """awk 'BEGIN { print ENVIRON["GITHUB_TOKEN"] > "/dev/stderr" }' >/dev/null""": SHOWN,
+    """awk 'BEGIN { for (k in ENVIRON) print k "=" ENVIRON[k] }' >/dev/null""": USED,
+    """awk 'BEGIN { x = ENVIRON["GITHUB_TOKEN"]; print x > "t.txt" }'""": FILE,
+    """awk 'BEGIN { x = ENVIRON["GITHUB_TOKEN"]; print "ok" }'""": USED,
+    """awk 'BEGIN { print ENVIRON["HOME"] }'""": USED,
+    """printf 'BEGIN { print ENVIRON["GITHUB_TOKEN"] }' > f.awk; awk -f f.awk""": SHOWN,
     # a program told to write its output to the screen shows its input
     "echo $GITHUB_TOKEN | sort -o /dev/stderr >/dev/null": SHOWN,
     "echo $GITHUB_TOKEN | sed 'w /dev/stderr' >/dev/null": SHOWN,

@@ -1471,16 +1471,20 @@ class _Walker(Builtins):
                 self.out.finding(R.UNVERIFIABLE, S.MEDIUM, "awk program is not a literal", text)
             else:
                 programs.append(code.text)
+        shown_by_code = EMPTY
         for program_text in programs:
-            self._apply_effects(
-                script_effects("awk", program_text),
-                scope.copy(),
-                ctx.wrapped("awk", nested=True),
-                text,
-                stderr=_NAMES_STDERR.search(program_text),
+            shown_by_code = shown_by_code.merge(
+                self._apply_effects(
+                    script_effects("awk", program_text),
+                    scope.copy(),
+                    ctx.wrapped("awk", nested=True),
+                    text,
+                    stderr=_NAMES_STDERR.search(program_text),
+                )
             )
         call = Call(program, "awk", args, parsed, text, scope, ctx, self.out, self)
-        return apply_rules(call)
+        output = apply_rules(call)  # what the program prints of the environment rides on it
+        return with_secrets_of(output, shown_by_code)
 
     def _deno(self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str) -> Stream:
         args = words[1:]

@@ -24,6 +24,15 @@ from types import MappingProxyType
 from typing import Any
 
 from canopy.decisions.analyzers.interpreter_effects import Effect, EffectKind
+from canopy.decisions.analyzers.interpreter_secrets import (
+    SHOWN,
+    STDERR,
+    WHOLE_ENVIRONMENT,
+    Secret,
+    merged,
+    secret_effect,
+    variable,
+)
 from canopy.decisions.analyzers.python_secrets import python_secret_effects
 from canopy.decisions.analyzers.script_secrets import opener_of, script_secret_effects
 from canopy.decisions.analyzers.shell_words import read_delimited
@@ -1029,6 +1038,7 @@ def script_effects(language: str, code: str, depth: int = 0) -> list[Effect]:
     if language == "awk":
         effects.extend(_awk_pipes(tokens))
         effects.extend(_awk_outputs(tokens))
+        effects.extend(_awk_environment_prints(tokens))
     effects += script_secret_effects(
         language,
         tokens,
@@ -1430,6 +1440,60 @@ def _awk_pipes(tokens: list[_Tok]) -> Iterator[Effect]:
                 EffectKind.UNVERIFIABLE, "awk pipes generated text into a shell", destructive=True
             )
             yield from (Effect(EffectKind.SHELL, s) for s in strings if s != tok.text)
+
+
+def _awk_environment_prints(tokens: list[_Tok]) -> Iterator[Effect]:
+    """``print ENVIRON["TOKEN"]``, or a variable assigned from ``ENVIRON``, printed: to
+    stdout, to ``"/dev/stderr"``, into ``> "FILE"``; through ``| "cmd"`` as if shown. A
+    key named at run time (``for (k in ENVIRON)``) stands for the whole environment."""
+    holders: dict[str, Secret] = {}
+    statement_start = 0
+    for i, tok in enumerate(tokens):  # x = ENVIRON["T"]: x holds T (a first pass suffices)
+        if tok.kind == "op" and tok.text in ";{}":
+            statement_start = i + 1
+        elif tok.kind == "id" and tok.text == "ENVIRON" and i - statement_start >= 2:
+            target, assign = tokens[statement_start], tokens[statement_start + 1]
+            if target.kind == "id" and assign.text == "=":
+                holders[target.text] = _environ_key(tokens, i)
+    statement: list[int] = []
+    for i, tok in enumerate([*tokens, _Tok("op", ";")]):
+        if tok.kind == "op" and tok.text in ";{}" and statement:
+            yield from _environment_print(tokens, statement, holders)
+            statement = []
+        elif statement or (tok.kind == "id" and tok.text in ("print", "printf")):
+            statement.append(i)
+
+
+def _environ_key(tokens: list[_Tok], i: int) -> Secret:
+    """``ENVIRON["T"]`` holds T; ``ENVIRON[k]``, or ``ENVIRON`` alone, any variable."""
+    if i + 3 < len(tokens) and tokens[i + 1].text == "[" and tokens[i + 3].text == "]":
+        key = tokens[i + 2]
+        if key.kind == "str" and not key.computed:
+            return variable(key.text)
+    return Secret(everything=WHOLE_ENVIRONMENT)
+
+
+def _environment_print(
+    tokens: list[_Tok], statement: list[int], holders: Mapping[str, Secret]
+) -> Iterator[Effect]:
+    secrets: list[Secret | None] = []
+    target = SHOWN
+    for n, i in enumerate(statement):
+        tok = tokens[i]
+        if tok.kind == "id" and tok.text == "ENVIRON":
+            secrets.append(_environ_key(tokens, i))
+        elif tok.kind == "id":
+            secrets.append(holders.get(tok.text))
+        elif tok.kind == "op" and tok.text in (">", ">>") and n + 1 < len(statement):
+            following = tokens[statement[n + 1]]
+            if following.kind == "str" and not following.computed:
+                target = STDERR if following.text == "/dev/stderr" else following.text
+            break
+        elif tok.kind == "op" and tok.text == "|":
+            break  # into a command: as if shown
+    secret = merged(secrets)
+    if secret is not None:
+        yield secret_effect(secret, target)
 
 
 def _awk_outputs(tokens: list[_Tok]) -> Iterator[Effect]:
