@@ -413,19 +413,17 @@ class _Walker(Builtins):
         stream, on_stderr = ctx.stdin, frozenset[int]()
         stages = [c for c in node.children if c.is_named and c.type not in _SKIP_TYPES]
         try:
-            for child in node.children:
-                if child.is_named and child.type not in _SKIP_TYPES:
-                    on_stderr |= stream.err_prints
-                    stdin = replace(stream, err_prints=frozenset())
-                    after = child.next_sibling
-                    stream = self._stage(
-                        child,
-                        stdin,
-                        scope,
-                        ctx,
-                        piped=child != stages[-1],
-                        with_stderr=after is not None and after.type == "|&",
-                    )
+            for n, stage in enumerate(stages):
+                on_stderr |= stream.err_prints
+                after = stage.next_sibling
+                stream = self._stage(
+                    stage,
+                    replace(stream, err_prints=frozenset()),
+                    scope,
+                    ctx,
+                    piped=n < len(stages) - 1,
+                    with_stderr=after is not None and after.type == "|&",
+                )
         finally:
             self.marks.pop()
         stream = replace(stream, err_prints=stream.err_prints | on_stderr)
@@ -598,10 +596,9 @@ class _Walker(Builtins):
         op = next((c.type for c in node.children if not c.is_named), ">")
         fd_node = node.child_by_field_name("descriptor")
         fd_text = node_text(fd_node) if fd_node is not None else None
+        implicit = fd_text is None and not _named_descriptor(node)  # {var}>f names one
         # None for a descriptor bash picks at run time ({var}>f): neither stdout nor stderr
-        fd = (0 if op.startswith("<") else 1) if fd_text is None else _descriptor(fd_text)
-        if fd_text is None and _named_descriptor(node):
-            fd_text, fd = "{}", None
+        fd = (0 if op.startswith("<") else 1) if implicit else _descriptor(fd_text or "")
         dests = [*node.children_by_field_name("destination"), *suffix]
         if op in (">&-", "<&-"):
             if fd is not None:
@@ -639,7 +636,7 @@ class _Walker(Builtins):
         if not truncate and path in scope.files:
             redirs.appended[path] = scope.files[path]
         write_target(call, ref, truncate=truncate)
-        if op in ("&>", "&>>") or (op == ">&" and fd_text is None):  # both, bash's >&word
+        if op in ("&>", "&>>") or (op == ">&" and implicit):  # both, bash's >&word
             redirs.descriptors.to_file(1, path)
             redirs.descriptors.to_file(2, path)
         elif fd is not None:
@@ -886,8 +883,7 @@ class _Walker(Builtins):
                 content.text, kind, scope.copy(), ctx.wrapped(name.text, nested=True), source
             )
             if kind != "shell":
-                main = scope.normalize(name.text)
-                self._loadable_files(kind, scope, ctx, source, main)
+                self._loadable_files(kind, scope, ctx, source, path)
         else:
             self.out.finding(
                 R.UNVERIFIABLE,
@@ -1299,10 +1295,11 @@ class _Walker(Builtins):
             return UNKNOWN
         self.out.spend(parsed=len(code))
         effects = python_effects(code) if kind == "python" else script_effects(kind, code)
-        return self._apply_effects(effects, scope, ctx, text, stderr=_NAMES_STDERR.search(code))
+        names_stderr = _NAMES_STDERR.search(code) is not None
+        return self._apply_effects(effects, scope, ctx, text, stderr=names_stderr)
 
     def _apply_effects(
-        self, effects: list[Effect], scope: Scope, ctx: Ctx, text: str, *, stderr: object = None
+        self, effects: list[Effect], scope: Scope, ctx: Ctx, text: str, *, stderr: bool = False
     ) -> Stream:
         """``stderr``: the code names stderr somewhere (``print STDERR``, ``sys.stdout =
         sys.stderr``, ``os.dup2(2, 1)``): a print may go to either stream, so it rides on
@@ -1479,7 +1476,7 @@ class _Walker(Builtins):
                     scope.copy(),
                     ctx.wrapped("awk", nested=True),
                     text,
-                    stderr=_NAMES_STDERR.search(program_text),
+                    stderr=_NAMES_STDERR.search(program_text) is not None,
                 )
             )
         call = Call(program, "awk", args, parsed, text, scope, ctx, self.out, self)
