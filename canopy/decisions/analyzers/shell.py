@@ -1413,7 +1413,8 @@ class _Walker(Builtins):
             stream = self._code_stream(
                 ctx.stdin, fam, scope.copy(), ctx.wrapped(f"{program} <stdin", nested=True), text
             )
-        main = scope.normalize(parsed.operands[0].text) if parsed.operands else None
+        runs_operand = module is None and not codes and parsed.operands  # the script itself
+        main = scope.normalize(parsed.operands[0].text) if runs_operand else None
         stream = stream.merge(self._loadable_files(fam, scope, ctx, text, main))
         call = Call(program, fam, args, parsed, text, scope, ctx, self.out, self)
         apply_rules(call)
