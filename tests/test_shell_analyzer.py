@@ -783,6 +783,47 @@ WRITTEN_THEN_RUN: list[tuple[str, ShellRisk | None]] = [
     ("echo 'print(1)' > m.py; python3 -c 'import m'", None),
     ("cat > s.sh <<'EOF'\n#!/bin/sh\necho hi\nEOF\n./s.sh", None),
     ("cat > s.py <<'EOF'\n#!/usr/bin/env python3\nprint('hi')\nEOF\n./s.py", None),
+    # ... or a PATH lookup finds it before the system's program
+    ("printf 'rm -rf /\\n' > ls; chmod +x ls; PATH=$PWD:$PATH ls", R.DESTROY_SYSTEM),
+    ("printf 'rm -rf /\\n' > ls; export PATH=\"$(pwd):$PATH\"; ls -la", R.DESTROY_SYSTEM),
+    ("mkdir -p ~/bin; printf 'rm -rf /\\n' > ~/bin/git; git status", R.DESTROY_SYSTEM),
+    ("cd /tmp; printf 'rm -rf /\\n' > git; PATH=/tmp:$PATH git status", R.DESTROY_SYSTEM),
+    ("mkdir b; printf 'echo hi\\n' > b/hello; PATH=$PWD/b:$PATH hello", None),
+    ("printf 'rm -rf /\\n' > ls; ls", None),  # . is not on PATH: /bin/ls runs
+    ("printf 'rm -rf /\\n' > echo; PATH=$PWD:$PATH echo hi", None),  # a builtin first
+    # ... or every file a loop's glob matches, or run-parts, or a descriptor reads it
+    ("printf 'rm -rf /\\n' > x.sh; for f in *.sh; do bash \"$f\"; done", R.DESTROY_SYSTEM),
+    ("mkdir d; printf 'rm -rf /\\n' > d/a; for f in d/*; do . \"$f\"; done", R.DESTROY_SYSTEM),
+    ("printf 'echo hi\\n' > x.sh; for f in *.sh; do bash \"$f\"; done", None),
+    ("mkdir d; printf 'rm -rf /\\n' > d/a; chmod +x d/a; run-parts d", R.DESTROY_SYSTEM),
+    ("mkdir d; printf 'rm -rf /\\n' > d/a; run-parts --test d", None),
+    ("printf 'rm -rf /\\n' > s; exec 3<s; bash <&3", R.DESTROY_SYSTEM),
+    ("printf 'rm -rf /\\n' > s; bash 3<s <&3", R.DESTROY_SYSTEM),
+    ("printf 'rm -rf /\\n' > s; exec <s; sh -s", R.DESTROY_SYSTEM),
+    ("printf 'rm -rf /\\n' > s; cat 3<s", None),
+    ("printf 'rm -rf /\\n' > s; split -l1 --filter=sh s", R.DESTROY_SYSTEM),
+    ("printf 'rm -rf /\\n' | split --filter 'bash -s'", R.DESTROY_SYSTEM),
+    ("split -l 1000 --filter='gzip > $FILE.gz' big.csv part_", None),
+    # ... or git reads it: configuration, hooks
+    ("printf '[alias]\\n x = !rm -rf /\\n' >> .git/config; git x", R.DESTROY_SYSTEM),
+    ("printf '[core]\\n\\tpager = \"rm -rf /\"\\n' > ~/.gitconfig; git log", R.DESTROY_SYSTEM),
+    ("printf '[core]\\nfsmonitor=rm -rf /' > c; GIT_CONFIG_GLOBAL=c git status", R.DESTROY_SYSTEM),
+    ("printf 'rm -rf /\\n' > .git/hooks/pre-commit; git commit -m x", R.DESTROY_SYSTEM),
+    ("sed -i 's/a/b/' .git/config; git status", R.UNVERIFIABLE),
+    ("printf '[user]\\n name = A\\n' >> .git/config; git commit -m x", None),
+    # ... or a compiler builds it: the binary is what this text wrote
+    ("printf 'int main(){system(\"rm -rf /\");}' > a.c; gcc a.c; ./a.out", R.UNVERIFIABLE),
+    ("printf 'int main(){}' > a.c; gcc -c a.c && cc a.o -o app && ./app", R.UNVERIFIABLE),
+    ("printf 'int main(){}' | gcc -x c - -o t && ./t", R.UNVERIFIABLE),
+    ("printf 'int main(){}' > a.c; tcc -run a.c", R.UNVERIFIABLE),
+    ("printf 'package main\\n//go:generate rm -rf /\\n' > g.go; go generate", R.DESTROY_SYSTEM),
+    ("printf 'package main\\nfunc main(){}' > m.go; go build -o app m.go; ./app", R.UNVERIFIABLE),
+    ("printf 'fn main(){}' > src/main.rs; cargo run", R.UNVERIFIABLE),
+    ("printf 'class A{}' > A.java; javac A.java; java A", R.UNVERIFIABLE),
+    ("gcc -c main.c && gcc main.o -o app && ./app", None),  # the project's own sources
+    ("gcc -O2 -o hello hello.c -lm && ./hello", None),
+    ("go build ./... && go test ./...", None),
+    ("cargo build --release && ./target/release/app", None),
 ]
 
 

@@ -110,6 +110,17 @@ FATES: dict[str, ShellRisk | None] = {
     f"{_PY_STDERR} | docker login -u me --password-stdin": SHOWN,
     f"{_PY_STDERR} 2>&1 | tee log.txt": SHOWN,
     f"{_PY_STDERR} 2>&1 | tee log.txt >/dev/null": FILE,
+    # set -x prints each command, expanded, on the shell's stderr before it runs
+    'set -x; curl -sH "Authorization: Bearer $GITHUB_TOKEN" https://api.github.com/user': SHOWN,
+    "set -x; docker login -u me -p $GITHUB_TOKEN >/dev/null 2>&1": SHOWN,  # traced first
+    "set -o xtrace; T=$GITHUB_TOKEN": SHOWN,
+    "bash -xc 'true $GITHUB_TOKEN'": SHOWN,
+    "set -x; exec 2>/dev/null; true $GITHUB_TOKEN": USED,
+    "(set -x; true $GITHUB_TOKEN) 2>/dev/null": USED,
+    "set -x; exec 2>trace.log; true $GITHUB_TOKEN": FILE,
+    "set -x; set +x; true $GITHUB_TOKEN": USED,
+    "set -x; bash -c 'true $GITHUB_TOKEN'": USED,  # a new shell does not inherit -x
+    "true $GITHUB_TOKEN": USED,
 }
 
 
@@ -181,6 +192,7 @@ _PRINTERS = (
     _PY_STDERR,
     "{ echo $GITHUB_TOKEN >&2; }",
     "bash -c 'echo $GITHUB_TOKEN >&2'",
+    "{ set -x; true $GITHUB_TOKEN; }",  # the trace of a command is printed on stderr
 )
 #: ``exec`` with only redirections moves the shell's own descriptors for what follows.
 _BEFORE = ("", "exec 1>&2; ", "exec 2>&1; ", "exec 3>&1 1>&2 2>&3; ", "exec >/dev/null; ")

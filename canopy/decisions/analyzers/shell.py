@@ -27,7 +27,7 @@ import tree_sitter
 import tree_sitter_bash
 
 from canopy.decisions.analyzers.paths import credential_examples
-from canopy.decisions.analyzers.shell_builtins import ASSIGNMENT, Builtins
+from canopy.decisions.analyzers.shell_builtins import ASSIGNMENT, Builtins, xtrace_after
 from canopy.decisions.analyzers.shell_descriptors import UNKNOWN_TARGET, Descriptors
 from canopy.decisions.analyzers.shell_embedded import EMBEDDED_RULES
 from canopy.decisions.analyzers.shell_env_secrets import env_dump, is_secret_variable
@@ -38,6 +38,7 @@ from canopy.decisions.analyzers.shell_interpreters import (
     python_effects,
     script_effects,
 )
+from canopy.decisions.analyzers.shell_lookup import path_candidates
 from canopy.decisions.analyzers.shell_model import ShellAnalysis, ShellRisk
 from canopy.decisions.analyzers.shell_options import Parsed, parse_options
 from canopy.decisions.analyzers.shell_programs import (
@@ -90,6 +91,7 @@ from canopy.decisions.analyzers.shell_state import (
 )
 from canopy.decisions.analyzers.shell_words import (
     EMPTY,
+    LABEL_BUILT,
     LABEL_FOUND,
     LABEL_NARROWED,
     LABEL_REMOTE,
@@ -178,7 +180,13 @@ class _Redirs:
     descriptors: Descriptors = field(default_factory=Descriptors)  # where stdout/stderr go
     #: Paths opened with ``>>``, and what they held before (the command appends to it).
     appended: dict[str, Stream] = field(default_factory=dict)
+    #: Descriptors other than 0 opened for reading (``3<s``), and what they hold.
+    inputs: dict[int, Stream] = field(default_factory=dict)
     network: bool = False  # a redirect to /dev/tcp or /dev/udp
+    #: For a command's own redirections: the shell's descriptors before them, and what
+    #: the shell printed for the command there (a ``set -x`` trace), which they do not move.
+    shell_fds: Descriptors | None = None
+    trace: Stream = EMPTY
     continuations: list[Node] = field(default_factory=list)  # heredoc quirk: `<<EOF | sh`
 
 
@@ -484,6 +492,7 @@ class _Walker(Builtins):
             values.extend(self.words(group, scope, ctx))
         if not has_in:
             values = list(scope.positional or [Word("$@", exact=False, resolved=False)])
+        values = [match for value in values for match in self._glob_matches(value, scope)]
         if variable is None or body is None:
             return self._generic(node, scope, ctx)
         name = node_text(variable)
@@ -499,6 +508,16 @@ class _Walker(Builtins):
         finally:
             self.unrolling -= 1
         return stream
+
+    def _glob_matches(self, word: Word, scope: Scope) -> list[Word]:
+        """A glob in a ``for`` list, and each file this text wrote that it matches
+        (``for f in *.sh; do bash "$f"; done`` runs the script written just before)."""
+        if not word.glob or not word.resolved:
+            return [word]
+        pattern = scope.normalize(word.text)
+        written = dict.fromkeys([*scope.files, *self.out.paths["written"]])
+        matches = [path for path in written if fnmatch.fnmatchcase(path, pattern)]
+        return [word, *(Word.literal(scope.spelled(path)) for path in matches)]
 
     def _function_definition(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
         name_node = node.child_by_field_name("name")
@@ -527,6 +546,9 @@ class _Walker(Builtins):
         inner_ctx = ctx.with_stdin(redirs.stdin) if redirs.stdin is not None else ctx
         if body is not None and _EXEC_ONLY.fullmatch(node_text(body)):
             scope.fds = redirs.descriptors  # ``exec 1>&2``: for the rest of this shell
+            scope.inputs.update(redirs.inputs)
+            if redirs.stdin is not None:
+                scope.inputs[0] = redirs.stdin  # ``exec <s``: what the next commands read
             return EMPTY
         if node.id in self.stderr_to_pipe:
             redirs.descriptors.duplicate(2, 1)
@@ -535,6 +557,7 @@ class _Walker(Builtins):
             if body is None:
                 stream = EMPTY
             elif body.type == "command":
+                redirs.shell_fds = context
                 stream = self._command_node(body, scope, inner_ctx, redirs)
             else:
                 stream = self.walk(body, scope, inner_ctx)
@@ -542,7 +565,7 @@ class _Walker(Builtins):
             scope.fds = context
         if redirs.stdin is not None:
             consumed(self.out, redirs.stdin, stream)
-        stream = self._capture(redirs, stream, scope)
+        stream = with_secrets_of(self._capture(redirs, stream, scope), redirs.trace)
         for cont in redirs.continuations:
             stream = self._continue(cont, stream, scope, ctx)
         return stream
@@ -614,6 +637,9 @@ class _Walker(Builtins):
                     redirs.descriptors.close(fd)
                 elif fd is not None:
                     redirs.descriptors.duplicate(fd, int(source))
+                    opened = redirs.inputs.get(int(source), scope.inputs.get(int(source)))
+                    if opened is not None:  # ``bash <&3`` after ``exec 3<script``
+                        self._opened_for_reading(redirs, fd, opened)
                 return
         words = self.words(dests, scope, ctx)
         if not words:
@@ -628,7 +654,8 @@ class _Walker(Builtins):
             content = word.content if word.content is not None else scope.files.get(ref.path)
             if ref.path.startswith(("/dev/tcp/", "/dev/udp/")):
                 content = Stream(None, frozenset({LABEL_REMOTE}))
-            redirs.stdin = content if content is not None else UNKNOWN
+            if fd is not None:
+                self._opened_for_reading(redirs, fd, content if content is not None else UNKNOWN)
             if op == "<":
                 return
         truncate = op in (">", ">|", "&>", ">&", "<>") and op != "<>"
@@ -641,6 +668,13 @@ class _Walker(Builtins):
             redirs.descriptors.to_file(2, path)
         elif fd is not None:
             redirs.descriptors.to_file(fd, path)
+
+    @staticmethod
+    def _opened_for_reading(redirs: _Redirs, fd: int, content: Stream) -> None:
+        if fd == 0:
+            redirs.stdin = content
+        else:
+            redirs.inputs[fd] = content
 
     def _heredoc(self, node: Node, scope: Scope, ctx: Ctx, source: str, redirs: _Redirs) -> None:
         start = next((c for c in node.children if c.type == "heredoc_start"), None)
@@ -732,11 +766,19 @@ class _Walker(Builtins):
             redirs.descriptors.duplicate(2, 1)
         if redirs.stdin is not None:
             ctx = ctx.with_stdin(redirs.stdin)
+        elif ctx.stdin is UNKNOWN and 0 in scope.inputs:
+            ctx = ctx.with_stdin(scope.inputs[0])  # the shell's stdin, since ``exec <s``
+        trace = EMPTY
+        if scope.xtrace:
+            own = outer is not None and outer.shell_fds is not None
+            trace = self._traced(words, prefix, scope, source, outer.shell_fds if own else None)
+            if own:  # placed by the caller, after the redirections it applies
+                outer.trace, trace = with_secrets_of(outer.trace, trace), EMPTY
         if not words:
             for name, word in prefix:
                 scope.assign(name, word, conditional=ctx.branch)
                 self._check_assignment(name, word, source, scope, ctx)
-            return self._capture(redirs, EMPTY, scope)
+            return with_secrets_of(self._capture(redirs, EMPTY, scope), trace)
         run_scope = scope
         if prefix:
             run_scope = scope.copy()
@@ -756,7 +798,7 @@ class _Walker(Builtins):
             scope.files.update(run_scope.files)
         if redirs.stdin is not None:
             consumed(self.out, redirs.stdin, stream)
-        return self._capture(redirs, stream, scope)
+        return with_secrets_of(self._capture(redirs, stream, scope), trace)
 
     def run(self, words: list[Word], scope: Scope, ctx: Ctx, source: str = "") -> Stream:
         """Execute an argv, in analysis: dispatch to builtins, wrappers, shells, rules."""
@@ -786,8 +828,10 @@ class _Walker(Builtins):
             )
         if "/" in name.text:
             self._executes_file(name, scope, ctx, source)
-        if program in scope.functions and "/" not in name.text:
+        elif program in scope.functions:
             return self._call_function(program, words, scope, ctx, source)
+        else:
+            self._looked_up(name, scope, ctx, source)
         if program in NETWORK_PROGRAMS:
             self._mark("network")
         handler = _PROGRAM_HANDLERS.get(program)
@@ -863,10 +907,24 @@ class _Walker(Builtins):
                 stream = self.run([Word(candidate), *words[1:]], scope, ctx.wrapped("glob"), source)
         return stream
 
-    def _executes_file(self, name: Word, scope: Scope, ctx: Ctx, source: str) -> None:
+    def _looked_up(self, name: Word, scope: Scope, ctx: Ctx, source: str) -> None:
+        """``PATH=$PWD:$PATH ls`` after writing ``ls``: the file a PATH lookup may
+        find instead of the system's program runs as the file it is."""
+        if not scope.files and not self.out.paths["written"]:
+            return
+        path_word = scope.env.get("PATH")
+        written = dict.fromkeys([*scope.files, *self.out.paths["written"]])
+        value = None if path_word is None else path_word.text
+        for path in path_candidates(name.text, value, written, scope.normalize):
+            self._executes_file(replace(name, text=path), scope, ctx, source, path=path)
+
+    def _executes_file(
+        self, name: Word, scope: Scope, ctx: Ctx, source: str, *, path: str | None = None
+    ) -> None:
         """``./install.sh`` after ``curl -o install.sh``, ``./s.py`` after writing it:
-        running a file this text fetched or wrote, in the language its ``#!`` names."""
-        path = scope.normalize(name.text)
+        running a file this text fetched or wrote, in the language its ``#!`` names.
+        ``path``: already normalized (a PATH lookup's find)."""
+        path = scope.normalize(name.text) if path is None else path
         content = scope.files.get(path)
         if self._runs_unknown_output(path, name, content, source) or content is None:
             return
@@ -1149,6 +1207,9 @@ class _Walker(Builtins):
         self._record(program, words, parsed, scope, ctx, source)
         text = render(words)
         ops = parsed.operands
+        options = [w.text for w in words[1 : len(words) - len(ops)]]
+        scope = scope.copy()  # a new shell: ``set -x`` is not inherited, ``bash -x`` sets it
+        scope.xtrace = xtrace_after(options, False)
         for name in parsed.values.get("rcfile", []) + parsed.values.get("init-file", []):
             self._code_file(Word(name), "shell", scope.copy(), ctx.wrapped(program), text)
         if parsed.has("c"):
@@ -1257,6 +1318,7 @@ class _Walker(Builtins):
             content.text is not None
             or remote_labels(content)
             or LABEL_TRANSFORMED in content.labels
+            or LABEL_BUILT in content.labels
         ):
             return False
         if not self.out.wrote(path, glob=word.glob, tree=LABEL_FOUND in word.labels):

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import tree_sitter
 
+from canopy.decisions.analyzers.shell_descriptors import Descriptors
 from canopy.decisions.analyzers.shell_env_secrets import (
     declared_secrets,
     dumps_environment,
@@ -39,12 +40,12 @@ from canopy.decisions.analyzers.shell_programs import (
     WRITABLE_PATH_ENTRIES,
     opts,
 )
-from canopy.decisions.analyzers.shell_secret_flow import printed
+from canopy.decisions.analyzers.shell_secret_flow import printed, printed_on_stderr, redirected
 from canopy.decisions.analyzers.shell_state import UNKNOWN, Ctx, Scope, render
-from canopy.decisions.analyzers.shell_words import EMPTY, Piece, Stream, Word
+from canopy.decisions.analyzers.shell_words import EMPTY, LABEL_SECRET, Piece, Stream, Word
 from canopy.decisions.model import Severity
 
-__all__ = ["ASSIGNMENT", "Builtins"]
+__all__ = ["ASSIGNMENT", "Builtins", "xtrace_after"]
 
 Node = tree_sitter.Node
 R = ShellRisk
@@ -159,6 +160,7 @@ class Builtins(Expander):
         texts = [w.text for w in args]
         if "--" in texts:
             scope.positional = tuple(args[texts.index("--") + 1 :])
+        scope.xtrace = xtrace_after(texts, scope.xtrace)
         return EMPTY
 
     def _shift(
@@ -278,7 +280,29 @@ class Builtins(Expander):
     def _assignment_node(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
         name, word = self._assignment(node, scope, ctx, persist=True)
         self._check_assignment(name, word, node_text(node), scope, ctx)
+        if scope.xtrace:
+            return self._traced([], [(name, word)], scope, node_text(node))
         return EMPTY
+
+    def _traced(
+        self,
+        words: list[Word],
+        prefix: list[tuple[str, Word]],
+        scope: Scope,
+        source: str,
+        fds: Descriptors | None = None,
+    ) -> Stream:
+        """``set -x`` prints the expanded command on the shell's stderr before the
+        command's own redirections apply: a secret among its words is printed there.
+        Returns that print, placed where the shell's descriptors send it."""
+        if not any(LABEL_SECRET in w.labels for w in [*words, *(w for _, w in prefix)]):
+            return EMPTY
+        what = "set -x prints a secret in a command's trace"
+        trace = printed_on_stderr(self.out, what, source, EMPTY)
+        stream, files = redirected(self.out, trace, scope.fds if fds is None else fds)
+        for path, content in files.items():
+            scope.files[path] = scope.files[path].merge(content) if path in scope.files else content
+        return stream
 
     def _assignment(
         self, node: Node, scope: Scope, ctx: Ctx, *, persist: bool, suffix: Sequence[Node] = ()
@@ -363,3 +387,20 @@ class Builtins(Expander):
                 cwd=scope.cwd if scope.cwd_known else None,
             )
         )
+
+
+def xtrace_after(options: Sequence[str], xtrace: bool) -> bool:
+    """Whether ``set OPTIONS`` (or a shell started with them) leaves ``-x`` on."""
+    texts = list(options)
+    for i, text in enumerate(texts):
+        if text in ("--", "-"):
+            break
+        if text[:1] not in "-+" or text[1:2] == "-":
+            continue
+        on = text[0] == "-"
+        if text[1:] == "o":
+            if i + 1 < len(texts) and texts[i + 1] == "xtrace":
+                xtrace = on
+        elif "x" in text[1:]:
+            xtrace = on
+    return xtrace

@@ -16,6 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
+from canopy.decisions.analyzers.shell_compilers import (
+    C_COMPILERS,
+    TOOLCHAINS,
+    rule_c_compiler,
+    rule_toolchain,
+)
 from canopy.decisions.analyzers.shell_containers import (
     CONTAINER_ENGINES,
     rule_container_run,
@@ -29,7 +35,11 @@ from canopy.decisions.analyzers.shell_opaque_interpreters import (
     OPAQUE_INTERPRETERS,
     rule_opaque_interpreter,
 )
-from canopy.decisions.analyzers.shell_project_code import PROJECT_RUNNERS, rule_project_code
+from canopy.decisions.analyzers.shell_project_code import (
+    PROJECT_RUNNERS,
+    rule_project_code,
+    rule_run_parts,
+)
 from canopy.decisions.analyzers.shell_rules import Call
 from canopy.decisions.analyzers.shell_system import (
     SECRET_PRINTERS,
@@ -45,6 +55,7 @@ from canopy.decisions.analyzers.shell_tool_options import (
     rule_command_options,
     rule_nix_shell,
     rule_python_archiver,
+    rule_split,
     rule_subcommand_runner,
     rule_tmux,
     rule_zip,
@@ -90,6 +101,7 @@ def _registry(*entries: tuple[str | Iterable[str], Rule]) -> Mapping[str, Rule]:
 EMBEDDED_RULES: Mapping[str, Rule] = _registry(
     (("tar", "rsync", "man"), rule_command_options),
     ("zip", rule_zip),
+    ("split", rule_split),
     (VIM_FAMILY, rule_vim),
     ("ed", rule_ed),
     ("gdb", rule_gdb),
@@ -113,4 +125,7 @@ EMBEDDED_RULES: Mapping[str, Rule] = _registry(
     (CONTAINER_ENGINES, rule_container_run),
     (("kubectl", "oc"), rule_kubernetes_pod),
     (PROJECT_RUNNERS, rule_project_code),
+    ("run-parts", rule_run_parts),
+    (C_COMPILERS, rule_c_compiler),
+    (TOOLCHAINS, rule_toolchain),
 )

@@ -19,7 +19,7 @@ from canopy.decisions.analyzers.shell_tool_effects import run_shell, run_word
 from canopy.decisions.analyzers.shell_words import Word
 from canopy.decisions.model import Severity
 
-__all__ = ["rule_git"]
+__all__ = ["git_config_settings", "rule_git"]
 
 R = ShellRisk
 S = Severity
@@ -137,6 +137,86 @@ def _git_runner_options(call: Call, sub: str, rest: list[Word]) -> None:
         call.runner.argv(rest[1:], call.scope.copy(), call.ctx.wrapped("git bisect run"))
 
 
+#: Files git reads its configuration from (paths as normalized, home as ``~``).
+_CONFIG_FILES = re.compile(r"(?:^|/)(?:\.git/config|\.gitconfig|\.config/git/config)$")
+#: Variables naming a configuration file git reads.
+_CONFIG_FILE_VARIABLES = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG")
+_HOOKS = re.compile(r"(?:^|/)\.git/hooks/[^/]+$")
+
+
+def _written_configuration(call: Call) -> None:
+    """Configuration and hooks this text wrote: ``printf '[alias] x = !rm -rf /' >>
+    .git/config; git x`` runs what the file says, and a hook runs on commit."""
+    named = {
+        call.ref(word).path
+        for variable in _CONFIG_FILE_VARIABLES
+        if (word := call.scope.env.get(variable)) is not None and word.resolved
+    }
+    for path in dict.fromkeys([*call.scope.files, *call.out.paths["written"]]):
+        if _HOOKS.search(path):
+            call.runner.argv(
+                [Word.literal(call.scope.spelled(path))],
+                call.scope.copy(),
+                call.ctx.wrapped("git hook", nested=True),
+            )
+            continue
+        if path not in named and not _CONFIG_FILES.search(path):
+            continue
+        content = call.scope.files.get(path)
+        if content is None or content.text is None:
+            call.report(R.UNVERIFIABLE, S.MEDIUM, f"git reads {path}, which this command changed")
+            continue
+        for key, value in git_config_settings(content.text):
+            _git_setting(call, key, Word(value, labels=content.labels))
+
+
+def git_config_settings(text: str) -> list[tuple[str, str]]:
+    """``(section.subsection.key, value)`` for each setting of a git-config(1) file."""
+    settings: list[tuple[str, str]] = []
+    section = ""
+    lines = iter(text.replace("\\r\n", "\n").split("\n"))
+    for line in lines:
+        while line.endswith("\\") and not line.endswith("\\\\"):
+            line = line[:-1] + next(lines, "")  # a value continued on the next line
+        stripped = line.strip()
+        header = re.match(r'\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]', stripped)
+        if header:
+            section = header.group(1).lower()
+            if header.group(2) is not None:
+                section += "." + re.sub(r"\\(.)", r"\1", header.group(2))
+            stripped = stripped[header.end() :].strip()
+        if not stripped or stripped[0] in "#;" or not section:
+            continue
+        key, eq, value = stripped.partition("=")
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", key.strip()):
+            settings.append(
+                (f"{section}.{key.strip().lower()}", _config_value(value) if eq else "")
+            )
+    return settings
+
+
+def _config_value(raw: str) -> str:
+    """A value as git reads it: quotes removed, escapes applied, comments cut."""
+    out: list[str] = []
+    quoted = False
+    escapes = {"n": "\n", "t": "\t", "b": "\b", '"': '"', "\\": "\\"}
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "\\" and i + 1 < len(raw):
+            out.append(escapes.get(raw[i + 1], raw[i + 1]))
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "#;" and not quoted:
+            break
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out).strip()
+
+
 def rule_git(call: Call) -> None:
     """Commands git runs: from ``-c`` settings, ``git config``, ext:: remotes, and the
     subcommands that take one (``rebase --exec``, ``submodule foreach``...)."""
@@ -156,6 +236,7 @@ def rule_git(call: Call) -> None:
                 call.runner.argv(
                     argv, call.scope.copy(), call.ctx.wrapped("git ext::", nested=True)
                 )
+    _written_configuration(call)
     if not ops:
         return
     sub, rest = ops[0].text, list(ops[1:])

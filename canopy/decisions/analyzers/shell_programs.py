@@ -26,10 +26,11 @@ __all__ = [
     "name_sets",
     "shebang_program",
     "spec_for",
+    "word_set",
 ]
 
 
-def _names(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
     """A set of names written as one space-separated string (keeps tables compact)."""
     return frozenset(text.split())
 
@@ -37,7 +38,7 @@ def _names(text: str) -> frozenset[str]:
 def name_sets(table: Mapping[str, str]) -> Mapping[str, frozenset[str]]:
     """A read-only table whose values are sets of names, each written as one
     space-separated string."""
-    return MappingProxyType({key: _names(text) for key, text in table.items()})
+    return MappingProxyType({key: word_set(text) for key, text in table.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,9 @@ SPECS: Mapping[str, OptionSpec] = MappingProxyType(
             },
         ),
         "zip": opts("bnt", "temp-path", longs={"recurse-paths": "r"}),
+        "split": opts(
+            "abCln", "suffix-length bytes line-bytes lines number additional-suffix filter"
+        ),
         "unzip": opts("dx", ""),
         "cat": opts(),
         "grep": _GREP,
@@ -372,7 +376,7 @@ SPECS: Mapping[str, OptionSpec] = MappingProxyType(
 )
 
 #: Shells: ``-c STRING`` runs a script, otherwise a script file or stdin.
-SHELLS = _names("sh bash zsh dash ksh mksh ash rbash csh tcsh fish yash posh oksh")
+SHELLS = word_set("sh bash zsh dash ksh mksh ash rbash csh tcsh fish yash posh oksh")
 #: Interpreters and how each takes a one-liner (option letters/long names carrying code).
 INTERPRETER_CODE_OPTS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
@@ -557,19 +561,19 @@ WRAPPERS: Mapping[str, Wrapper] = MappingProxyType(
 )
 
 #: Network clients: running one is NETWORK; what they print is remote data.
-NETWORK_PROGRAMS = _names(
+NETWORK_PROGRAMS = word_set(
     "curl wget fetch nc ncat netcat socat telnet ssh scp sftp ftp lftp tftp aria2c http https "
     "xh xhs httpie mosh ssh-copy-id lwp-request lynx w3m rclone links elinks"
 )
 #: Programs whose output is remote content even without a URL we recognize.
-REMOTE_SOURCES = _names(
+REMOTE_SOURCES = word_set(
     "curl wget fetch nc ncat netcat socat telnet ssh http https xh xhs lwp-request lynx w3m "
     "aria2c links elinks"
 )
 #: Clients that, like curl, read an operand without a scheme as an http:// URL.
-SCHEMELESS_HTTP_CLIENTS = _names("curl wget fetch lynx w3m links elinks aria2c lwp-request")
+SCHEMELESS_HTTP_CLIENTS = word_set("curl wget fetch lynx w3m links elinks aria2c lwp-request")
 #: Clients whose first operand is a host to connect to (``telnet HOST PORT``).
-HOST_CLIENTS = _names("telnet ftp tftp mosh")
+HOST_CLIENTS = word_set("telnet ftp tftp mosh")
 #: Decoders: their output is decoded data (the spec: base64 -d, xxd -r, openssl enc -d...).
 #: The value lists the flags meaning "decode"; an empty set means always.
 DECODERS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -643,28 +647,28 @@ PACKAGE_SUBCOMMANDS = name_sets(
 #: Package names that are Canopy itself: removing them disables governance.
 CANOPY_PACKAGES = re.compile(r"^canopy(?:[-_]runtime)?(?:[<>=!~\[;@ ].*)?$", re.IGNORECASE)
 
-PRIVILEGE_PROGRAMS = _names(
+PRIVILEGE_PROGRAMS = word_set(
     "sudo doas su pkexec runuser visudo setcap usermod useradd adduser gpasswd chpasswd "
     "passwd newgrp sg"
 )
 #: Stop or restart the machine whatever the arguments.
-POWER_PROGRAMS = _names("shutdown reboot halt poweroff killall5 kexec")
+POWER_PROGRAMS = word_set("shutdown reboot halt poweroff killall5 kexec")
 INIT_PROGRAMS = frozenset({"init", "telinit"})
-INIT_LEVELS = _names("0 1 6 s S single emergency rescue")
-SYSTEMCTL_DANGEROUS = _names(
+INIT_LEVELS = word_set("0 1 6 s S single emergency rescue")
+SYSTEMCTL_DANGEROUS = word_set(
     "stop disable mask poweroff reboot halt kill isolate emergency rescue kexec suspend "
     "hibernate hybrid-sleep soft-reboot"
 )
 SERVICE_DANGEROUS = frozenset({"stop", "disable", "mask"})
 
-MINERS = _names(
+MINERS = word_set(
     "xmrig xmrig-cuda xmrig-nvidia xmr-stak minerd cpuminer cpuminer-opt ccminer ethminer "
     "nbminer t-rex lolminer phoenixminer gminer bfgminer cgminer nanominer teamredminer "
     "srbminer srbminer-multi nheqminer xmrig-proxy"
 )
 STRATUM = re.compile(r"stratum[0-9]*\+(?:tcp|ssl|tls)://", re.IGNORECASE)
 
-SECURITY_TOOLS = _names(
+SECURITY_TOOLS = word_set(
     "nmap masscan zmap sqlmap hydra medusa ncrack john hashcat msfconsole msfvenom msfdb "
     "msfrpcd nikto aircrack-ng aireplay-ng airodump-ng airmon-ng responder crackmapexec "
     "netexec nxc mimikatz gobuster dirb dirbuster wfuzz ettercap bettercap searchsploit "
@@ -691,7 +695,7 @@ DISK_TOOLS: Mapping[str, frozenset[str]] = MappingProxyType(
         ),
         "cfdisk": frozenset(),
         "gdisk": frozenset({"l"}),
-        "sgdisk": _names("p print i info v verify"),
+        "sgdisk": word_set("p print i info v verify"),
         "parted": frozenset({"l", "list"}),
         "blkdiscard": frozenset(),
         "cryptsetup": frozenset(),
@@ -715,16 +719,16 @@ DISK_SUBCOMMANDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "cryptsetup": frozenset({"luksFormat", "erase", "luksErase", "reencrypt"}),
         "zpool": frozenset({"destroy", "labelclear", "create"}),
         "zfs": frozenset({"destroy"}),
-        "parted": _names("mklabel mktable rm mkpart resizepart rescue"),
+        "parted": word_set("mklabel mktable rm mkpart resizepart rescue"),
         "hdparm": frozenset(
             {"--security-erase", "--security-erase-enhanced", "--trim-sector-ranges"}
         ),
         "diskutil": frozenset(
             {"eraseDisk", "eraseVolume", "zeroDisk", "randomDisk", "secureErase", "partitionDisk"}
         ),
-        "nvme": _names("format sanitize write-zeroes delete-ns"),
-        "dmsetup": _names("remove_all wipe_table"),
-        "mdadm": _names("--zero-superblock --create -C"),
+        "nvme": word_set("format sanitize write-zeroes delete-ns"),
+        "dmsetup": word_set("remove_all wipe_table"),
+        "mdadm": word_set("--zero-superblock --create -C"),
     }
 )
 
@@ -735,7 +739,7 @@ DESTRUCTIVE_TOKEN = re.compile(
 )
 
 #: Environment variables that change which code a program loads.
-HIJACK_VARS = _names(
+HIJACK_VARS = word_set(
     "LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT PYTHONPATH PYTHONSTARTUP PYTHONHOME PYTHONINSPECT "
     "NODE_OPTIONS NODE_PATH PERL5LIB PERL5OPT PERLLIB RUBYLIB RUBYOPT BASH_ENV ENV "
     "PROMPT_COMMAND GIT_SSH_COMMAND GIT_EXEC_PATH LUA_PATH LUA_INIT JAVA_TOOL_OPTIONS "
@@ -744,14 +748,14 @@ HIJACK_VARS = _names(
 HIJACK_PREFIXES = ("DYLD_",)
 #: Environment variables whose value is a command line some program runs (git's pager,
 #: man's pager, less's input filter, ssh/sudo askpass...): the value is analyzed.
-COMMAND_VARS = _names(
+COMMAND_VARS = word_set(
     "PAGER GIT_PAGER MANPAGER SYSTEMD_PAGER AWS_PAGER PSQL_PAGER EDITOR VISUAL GIT_EDITOR "
     "GIT_SEQUENCE_EDITOR SUDO_EDITOR FCEDIT GIT_SSH GIT_SSH_COMMAND GIT_ASKPASS SSH_ASKPASS "
     "SUDO_ASKPASS GIT_PROXY_COMMAND GIT_EXTERNAL_DIFF LESSOPEN LESSCLOSE BROWSER RSYNC_RSH "
     "CVS_RSH PROMPT_COMMAND"
 )
 #: Prompt strings: command substitutions in them run each time the prompt is shown.
-PROMPT_VARS = _names("PS0 PS1 PS2 PS3 PS4")
+PROMPT_VARS = word_set("PS0 PS1 PS2 PS3 PS4")
 GOVERNANCE_ENV_PREFIX = "CANOPY_"
 #: PATH entries that anyone (or this very agent) can write to.
 WRITABLE_PATH_ENTRIES = re.compile(
@@ -759,41 +763,41 @@ WRITABLE_PATH_ENTRIES = re.compile(
 )
 
 #: Names whose redefinition (alias, PATH shadowing) hijacks what a user thinks they run.
-COMMON_COMMANDS = _names(
+COMMON_COMMANDS = word_set(
     "ls cd cat cp mv rm sudo su git ssh scp python python3 pip pip3 npm node grep find echo "
     "curl wget bash sh make docker kubectl vim vi nano ps kill chmod chown id whoami env "
     "export test true false exit clear history canopy"
 )
 
 #: Programs whose operands are not read as files (so a key path there is not a leak).
-NON_READERS = _names(
+NON_READERS = word_set(
     "echo printf ls stat file test [ chmod chown chgrp chattr touch mkdir rm rmdir unlink "
     "shred mv ln realpath readlink basename dirname cd pushd ssh-add ssh-keygen ssh du df "
     "which type find true false wc git sqlite3 truncate install export unset local declare "
     "locate plocate mlocate"
 )
 #: Programs whose operands after the data operand are files they read.
-READERS = _names(
+READERS = word_set(
     "cat tac nl less more head tail od xxd hexdump strings base64 base32 sort uniq cut grep "
     "egrep fgrep zgrep rg ag diff cmp md5sum sha1sum sha256sum sha512sum jq yq awk gawk sed "
     "tr paste column fold fmt gpg openssl zcat gunzip source . python perl ruby node bat view "
     "vim vi nano emacs code gedit"
 )
 #: Editors and database shells: opening a protected file in one is tampering.
-EDITORS = _names(
+EDITORS = word_set(
     "vi vim nvim view nano pico emacs ed ex joe micro kak helix hx code gedit sqlite3 sqlite "
     "duckdb hexedit bvi dd"
 )
 #: Programs that print the environment (a secret-bearing stream); printenv has its own rule.
-ENV_DUMPERS = _names("env set export declare typeset compgen")
+ENV_DUMPERS = word_set("env set export declare typeset compgen")
 #: Find primaries that narrow which entries an action applies to.
-FIND_NARROWING = _names(
+FIND_NARROWING = word_set(
     "-name -iname -path -ipath -wholename -iwholename -regex -iregex -lname -ilname -newer "
     "-anewer -cnewer -mtime -mmin -atime -amin -ctime -cmin -size -user -group -uid -gid "
     "-nouser -nogroup -perm -empty -links -inum -samefile -used -context"
 )
 #: Find primaries that take one argument.
-FIND_ONE_ARG = _names(
+FIND_ONE_ARG = word_set(
     "-name -iname -path -ipath -wholename -iwholename -regex -iregex -lname -ilname -newer "
     "-anewer -cnewer -mtime -mmin -atime -amin -ctime -cmin -size -user -group -uid -gid "
     "-perm -links -inum -samefile -used -context -type -xtype -maxdepth -mindepth -fstype "

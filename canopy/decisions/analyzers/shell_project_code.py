@@ -22,7 +22,7 @@ from canopy.decisions.analyzers.shell_tool_effects import run_shell
 from canopy.decisions.analyzers.shell_words import Word
 from canopy.decisions.model import Severity
 
-__all__ = ["PROJECT_RUNNERS", "rule_project_code"]
+__all__ = ["PROJECT_RUNNERS", "rule_project_code", "rule_run_parts"]
 
 
 def _runners(language: str, names: str) -> dict[str, str]:
@@ -73,3 +73,21 @@ def _package_scripts(call: Call) -> None:
     for name, command in scripts.items():
         if isinstance(command, str):
             run_shell(call, command, f"{call.program} script {name}")
+
+
+def rule_run_parts(call: Call) -> None:
+    """``run-parts DIR`` runs every executable in DIR: each file this text wrote there
+    runs as the file it is."""
+    if call.parsed.has("test", "list", "report-only"):
+        return
+    operands = call.parsed.operands
+    if not operands:
+        return
+    directory = call.ref(operands[-1]).path
+    for path in dict.fromkeys([*call.scope.files, *call.out.paths["written"]]):
+        if posixpath.dirname(path) == directory:
+            call.runner.argv(
+                [Word.literal(call.scope.spelled(path))],
+                call.scope,
+                call.ctx.wrapped(f"run-parts {directory}", nested=True),
+            )

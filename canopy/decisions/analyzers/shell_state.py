@@ -7,6 +7,7 @@ Why a separate module: the walker (``shell.py``) and the per-program rules
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -73,6 +74,11 @@ class Scope:
     links: dict[str, str] = field(default_factory=dict)  # symlinks this script made
     #: Where stdout and stderr go for the commands that follow (``exec 1>&2`` moves them).
     fds: Descriptors = field(default_factory=Descriptors)
+    #: What descriptors opened for reading hold (``exec 3<s``; 0: the stdin of the
+    #: commands that follow, after ``exec <s``).
+    inputs: dict[int, Stream] = field(default_factory=dict)
+    #: ``set -x``: each command is printed on stderr, expanded, before it runs.
+    xtrace: bool = False
 
     def copy(self) -> Scope:
         return Scope(
@@ -89,6 +95,8 @@ class Scope:
             alternatives=dict(self.alternatives),
             links=self.links,
             fds=self.fds.copy(),
+            inputs=dict(self.inputs),
+            xtrace=self.xtrace,
         )
 
     def assign(self, name: str, word: Word, *, conditional: bool) -> None:
@@ -108,6 +116,13 @@ class Scope:
 
     def normalize(self, text: str) -> str:
         return normalize(text, self.cwd, self.home)
+
+    def spelled(self, path: str) -> str:
+        """A spelling of the normalized ``path`` that ``normalize`` maps back to it here."""
+        base = self.cwd or "."
+        if path.startswith("/") != base.startswith("/"):
+            return path
+        return posixpath.relpath(path, base)
 
     def follow_links(self, path: str) -> str:
         """The path through the symlinks this script created, as the kernel follows them."""

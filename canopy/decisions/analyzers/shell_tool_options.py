@@ -12,9 +12,12 @@ import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
+from canopy.decisions.analyzers.shell_model import ShellRisk
 from canopy.decisions.analyzers.shell_rules import Call
+from canopy.decisions.analyzers.shell_state import UNKNOWN
 from canopy.decisions.analyzers.shell_tool_effects import run_shell, run_word
 from canopy.decisions.analyzers.shell_words import Word
+from canopy.decisions.model import Severity
 
 __all__ = [
     "SUBCOMMAND_RUNNERS",
@@ -22,6 +25,7 @@ __all__ = [
     "rule_command_options",
     "rule_nix_shell",
     "rule_python_archiver",
+    "rule_split",
     "rule_subcommand_runner",
     "rule_tmux",
     "rule_zip",
@@ -56,6 +60,26 @@ def rule_command_options(call: Call) -> None:
             action, eq, command = word.text.partition("=")
             if action == "exec" and eq:
                 run_word(call, Word(command, word.exact, word.resolved), "tar checkpoint exec")
+
+
+def rule_split(call: Call) -> None:
+    """``split --filter=CMD``: CMD runs once per piece, reading the piece on stdin."""
+    filters = call.parsed.value_words.get("filter", [])
+    if not filters:
+        return
+    operands = call.parsed.operands
+    data = call.ctx.stdin
+    if operands and operands[0].text != "-":
+        data = call.scope.files.get(call.ref(operands[0]).path, UNKNOWN)
+    scope = call.scope.copy()
+    prefix = operands[1].text if len(operands) > 1 else "x"
+    scope.env["FILE"] = Word.literal(prefix + "aa")  # each piece's name; the first stands in
+    for word in filters:
+        if not word.resolved:
+            call.report(ShellRisk.UNVERIFIABLE, Severity.MEDIUM, "split --filter is not a literal")
+        call.runner.script(
+            word.text, scope.copy(), call.ctx.wrapped("split --filter", nested=True, stdin=data)
+        )
 
 
 def rule_zip(call: Call) -> None:

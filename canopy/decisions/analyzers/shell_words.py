@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 __all__ = [
     "EMPTY",
+    "LABEL_BUILT",
     "LABEL_CANOPY_PIDS",
     "LABEL_DECODED",
     "LABEL_FOUND",
@@ -48,6 +49,7 @@ __all__ = [
 LABEL_REMOTE = "remote"  # fetched from the network
 LABEL_DECODED = "decoded"  # decoded from base64/hex/escapes: deliberate obfuscation
 LABEL_TRANSFORMED = "transformed"  # literal text rewritten by a program we do not model
+LABEL_BUILT = "built"  # compiled from files that were there before this text ran
 LABEL_SECRET = "secret"  # an environment dump, a secret variable, a credential file
 LABEL_CANOPY_PIDS = "canopy_pids"  # process ids of Canopy itself (pgrep canopy)
 LABEL_FOUND = "found"  # an entry found under a tree (find ROOT): stands for the whole tree
