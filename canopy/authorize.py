@@ -14,6 +14,7 @@ import functools
 import hashlib
 import logging
 import os
+import reprlib
 import secrets
 import threading
 import time
@@ -114,10 +115,16 @@ def _runtime(path: Path) -> _Runtime:
         return runtime
 
 
+#: Deeper values are recorded as a bounded repr: a plain ``repr`` of a structure
+#: nested thousands of levels deep raises RecursionError, outside any layer.
+_SHALLOW = reprlib.Repr()
+_SHALLOW.maxlevel, _SHALLOW.maxstring, _SHALLOW.maxother = 4, 200, 200
+
+
 def _jsonable(value: Any, depth: int = 0) -> Any:
     """Context values recorded as evidence: JSON as is, common types converted."""
     if depth > 16:
-        return repr(value)
+        return _SHALLOW.repr(value)
     kind = type(value)  # exact types first: nearly every value is one of these
     if kind is str or kind is bool or value is None:
         return value
@@ -144,7 +151,7 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         items = [_jsonable(v, depth + 1) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
-    return repr(value)
+    return _SHALLOW.repr(value)
 
 
 def _fail_closed(reason: str, code: str) -> DecisionOutcome:

@@ -57,7 +57,10 @@ _ENCODE = _make_encode()
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 encoding of ``value``."""
-    needs_reference = _check(value, None)
+    try:
+        needs_reference = _check(value, None)
+    except RecursionError:
+        raise CanonicalEncodingError("value is nested too deeply to encode") from None
     if needs_reference:
         try:
             return rfc8785.dumps(value)
@@ -67,6 +70,8 @@ def canonical_bytes(value: Any) -> bytes:
         return _ENCODE(value).encode("utf-8")
     except UnicodeEncodeError as e:
         raise CanonicalEncodingError(f"string is not valid Unicode (lone surrogate): {e}") from e
+    except RecursionError:
+        raise CanonicalEncodingError("value is nested too deeply to encode") from None
 
 
 def trusted_canonical_bytes(value: Any) -> bytes:
@@ -77,7 +82,7 @@ def trusted_canonical_bytes(value: Any) -> bytes:
     """
     try:
         return _ENCODE(value).encode("utf-8")
-    except (TypeError, ValueError, UnicodeEncodeError):
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
         return canonical_bytes(value)
 
 

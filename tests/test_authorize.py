@@ -374,6 +374,26 @@ def test_unanalysable_input_is_deny(
     assert r["decision"] == "DENY" and r["reason_code"] == code
 
 
+def _nested(levels: int, make: type = dict) -> object:
+    value: object = "x"
+    for _ in range(levels):
+        value = {"a": value} if make is dict else [value]
+    return value
+
+
+@pytest.mark.parametrize("make", [dict, list])
+@pytest.mark.parametrize("levels", [40, 5_000, 50_000])
+def test_absurdly_nested_input_is_recorded_and_never_raises(
+    ledger: Path, levels: int, make: type
+) -> None:
+    """Nesting deeper than Python's recursion limit used to escape as RecursionError."""
+    r = decide(ledger, "read_file", {"path": "README.md", "n": _nested(levels, make)})
+    assert r["decision"] == "DENY" and r["reason_code"] == "pipeline.malformed_input"
+    r = decide(ledger, "read_file", {"path": "README.md"}, ctx={"meta": _nested(levels, make)})
+    assert r["decision"] in ("ALLOW", "REQUIRE_APPROVAL") and r["witness"]["seq"] >= 1
+    assert verify_ledger(ledger).ok
+
+
 def test_environment_variables_choose_ledger_and_policy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

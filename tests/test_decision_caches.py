@@ -273,7 +273,7 @@ def _personal_data_reference(text: str) -> list[str]:
     ]
     for match in cc._CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and cc._luhn(digits):
+        if 13 <= len(digits) <= 19 and int(digits[0]) in range(2, 7) and cc._luhn(digits):
             kinds.append("payment card number")
             break
     if any(cc._iban_ok(m.group()) for m in cc._IBAN.finditer(text)):
@@ -339,13 +339,23 @@ def _classes_reference(path: str, home: str, governance: tuple[str, ...]) -> fro
         sidecars = {g.name + s for s in ("-wal", "-shm", "-journal")}
         if pa.is_within(p, g) or (p.parent == g.parent and p.name in sidecars):
             found.add(pa.PathClass.GOVERNANCE)
-    name = p.name not in pa.CREDENTIAL_NAME_EXCEPTIONS and any(
-        fnmatchcase(p.name, n) for n in pa.CREDENTIAL_NAMES
+    public = p.name in pa.PUBLIC_CERTIFICATE_NAMES or any(
+        matches(rel, x) for x in pa.PUBLIC_CERTIFICATE_TREES
+    )
+    name = (
+        p.name not in pa.CREDENTIAL_NAME_EXCEPTIONS
+        and any(fnmatchcase(p.name, n) for n in pa.CREDENTIAL_NAMES)
+        and not public
+    )
+    anywhere = any(  # a dot-directory of credentials under any directory
+        part.startswith(".") and any(matches(rel[i:], x) for x in pa.HOME_CREDENTIALS)
+        for i, part in enumerate(rel[:-1])
     )
     if not p.name.endswith(".pub") and (
         any(matches(rel, x) for x in pa.SYSTEM_CREDENTIALS)
         or name
         or any(matches(r, x) for r in rel_homes for x in pa.HOME_CREDENTIALS)
+        or anywhere
     ):
         found.add(pa.PathClass.CREDENTIAL)
     if len(rel) > 1 and rel[0] == "dev":

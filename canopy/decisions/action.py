@@ -47,6 +47,9 @@ class ActionView:
     shell: ShellAnalysis | None = None  # merged analysis of every command
     paths: tuple[str, ...] = ()  # file paths named by the payload (raw)
     urls: tuple[str, ...] = ()  # URLs named by the payload or contacted by commands
+    #: URLs only mentioned in the free text of an action that is no request (an issue's
+    #: body, a message): maybe requested by whatever reads it, maybe only words.
+    mentioned_urls: tuple[str, ...] = ()
     money: Any = None  # canopy.decisions.analyzers.money.Money | None
     money_error: str | None = None  # an amount-like field that does not parse
     shape_error: str | None = None  # the payload lacks what the action type needs

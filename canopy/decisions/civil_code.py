@@ -9,10 +9,11 @@ this layer: a Constitution or Firewall DENY is untouched by them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from canopy.canonical import canonical_text
 from canopy.decisions.action import ActionView
 from canopy.decisions.analyzers import net
 from canopy.decisions.analyzers.shell_model import ShellRisk
@@ -168,6 +169,11 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _card_network(digits: str) -> bool:
+    """Card networks' numbers start with 2 to 6 (any script's digits count)."""
+    return 2 <= int(digits[0]) <= 6
+
+
 def _iban_ok(text: str) -> bool:
     moved = text[4:] + text[:4]
     number = "".join(str(int(ch, 36)) for ch in moved)
@@ -195,7 +201,9 @@ def personal_data(text: str) -> list[str]:
         kinds.append("social security number")
     for match in _CARD.finditer(text) if card else ():
         digits_found = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits_found) <= 19 and _luhn(digits_found):
+        # Card networks' numbers start with 2-6; a millisecond timestamp, a snowflake
+        # id (1...) or an ISBN (978...) passes Luhn one time in ten but is no card.
+        if 13 <= len(digits_found) <= 19 and _card_network(digits_found) and _luhn(digits_found):
             kinds.append("payment card number")
             break
     if iban and any(_iban_ok(m.group()) for m in _IBAN.finditer(text)):
@@ -209,6 +217,26 @@ def _destination_hosts(action: ActionView) -> list[str]:
         info = url_info(action, url)
         hosts.append(url if isinstance(info, MalformedInputError) else info.host.host)
     return hosts
+
+
+_RECIPIENT_KEYS = frozenset(
+    {"to", "cc", "bcc", "recipient", "recipients", "from", "sender", "reply_to", "email"}
+)
+
+
+def _recipient_domains(payload: Mapping[str, Any]) -> list[str]:
+    """The domains of the addresses a message is sent to (``to``, ``cc``...)."""
+    domains: list[str] = []
+    for key, value in payload.items():
+        if str(key).lower() not in _RECIPIENT_KEYS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                domains += [m.group(1).lower() for m in _ADDRESS_DOMAIN.finditer(item)]
+    return domains
+
+
+_ADDRESS_DOMAIN = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 
 
 def title_iii_privacy(action: ActionView, used: list[str]) -> list[Finding]:
@@ -226,11 +254,19 @@ def title_iii_privacy(action: ActionView, used: list[str]) -> list[Finding]:
         ]
     if not outward:
         return []
-    kinds = personal_data(action.payload_text)
+    text, recipients = action.payload_text, []
+    if action.action_type == "send_message":
+        # Whom a message goes to is where it goes, not personal data it discloses.
+        recipients = _recipient_domains(action.payload)
+        if recipients:
+            text = canonical_text(
+                {k: v for k, v in action.payload.items() if str(k).lower() not in _RECIPIENT_KEYS}
+            )
+    kinds = personal_data(text)
     if not kinds:
         return []
     trusted = _ctx_list(action.agent_ctx, "trusted_domains")
-    hosts = _destination_hosts(action)
+    hosts = _destination_hosts(action) + recipients
     if trusted and hosts and all(net.host_allowed(h, trusted) for h in hosts):
         used.append("trusted_domains")
         return []

@@ -10,6 +10,8 @@ analyse in full is refused rather than truncated.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import posixpath
 import re
@@ -22,6 +24,12 @@ from urllib.parse import urljoin
 
 from canopy.canonical import canonical_text
 from canopy.decisions.action import CANONICAL_ACTION_TYPES, ActionView
+from canopy.decisions.action_types import (
+    ACTION_ALIASES,
+    code_language_of_name,
+    inferred_action_type,
+    normalize_action_type,
+)
 from canopy.decisions.analyzers import money as money_analyzer
 from canopy.decisions.analyzers import net
 from canopy.decisions.analyzers.shell_model import ShellAnalysis
@@ -38,175 +46,8 @@ __all__ = [
 
 #: Larger payloads are refused (DENY), never analysed in part.
 MAX_PAYLOAD_BYTES = 1 << 20
-_MAX_DEPTH = 12
+_MAX_DEPTH = 32
 
-ACTION_ALIASES: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "shell",
-            "bash",
-            "sh",
-            "zsh",
-            "run_command",
-            "run_shell",
-            "shell_command",
-            "execute_command",
-            "exec",
-            "execute",
-            "command",
-            "terminal",
-            "run",
-            "cmd",
-            "subprocess",
-            "system",
-            "run_bash",
-            "bash_command",
-            "shell_exec",
-            "run_terminal_cmd",
-            "execute_bash",
-            "run_script",
-            "powershell",
-        ),
-        "execute_shell",
-    ),
-    **dict.fromkeys(
-        (
-            "write_file",
-            "edit_file",
-            "file_write",
-            "create_file",
-            "append_file",
-            "save_file",
-            "update_file",
-            "write",
-            "edit",
-            "patch_file",
-            "str_replace_editor",
-            "move_file",
-            "copy_file",
-            "rename_file",
-            "chmod",
-            "file_edit",
-        ),
-        "modify_file",
-    ),
-    **dict.fromkeys(
-        ("remove_file", "rm", "unlink", "delete", "file_delete", "delete_directory"),
-        "delete_file",
-    ),
-    **dict.fromkeys(
-        (
-            "read",
-            "cat",
-            "open_file",
-            "file_read",
-            "view_file",
-            "get_file",
-            "read_text",
-            "view",
-            "read_text_file",
-            "read_multiple_files",
-            "read_media_file",
-            "get_file_contents",
-            "fs_read",
-            "readfile",
-        ),
-        "read_file",
-    ),
-    **dict.fromkeys(
-        (
-            "http_request",
-            "http",
-            "api_call",
-            "call_api",
-            "fetch",
-            "web_request",
-            "request",
-            "curl",
-            "http_get",
-            "http_post",
-            "get",
-            "post",
-            "browse",
-            "web_fetch",
-            "open_url",
-            "external_api",
-            "webhook",
-            "requests",
-        ),
-        "call_external_api",
-    ),
-    **dict.fromkeys(
-        (
-            "pay",
-            "payment",
-            "purchase",
-            "buy",
-            "transfer",
-            "transfer_funds",
-            "send_money",
-            "charge",
-            "payout",
-            "spend",
-            "make_payment",
-            "wire",
-            "refund",
-        ),
-        "spend_money",
-    ),
-    **dict.fromkeys(
-        (
-            "send_email",
-            "email",
-            "send_sms",
-            "sms",
-            "post_message",
-            "slack_message",
-            "send_slack",
-            "notify",
-            "tweet",
-            "message",
-            "send_notification",
-            "chat_post",
-        ),
-        "send_message",
-    ),
-    **dict.fromkeys(
-        ("spawn", "delegate", "create_agent", "sub_agent", "spawn_subagent", "handoff"),
-        "spawn_agent",
-    ),
-    **dict.fromkeys(
-        ("actuate", "move_robot", "control_device", "iot_command", "drive", "physical"),
-        "physical_action",
-    ),
-    **dict.fromkeys(("sql", "query", "db_query", "run_sql", "database"), "query_database"),
-}
-
-#: Action types that run code in an interpreter: read as ``execute_shell`` running that
-#: interpreter (``python3 -c CODE``), with the language their code is in unless the
-#: payload names one (None: the payload must say, else the code is read as shell).
-CODE_ACTION_LANGUAGES: dict[str, str | None] = {
-    **dict.fromkeys(
-        (
-            "execute_python",
-            "run_python",
-            "python",
-            "python_repl",
-            "python_exec",
-            "exec_python",
-            "code_interpreter",
-        ),
-        "python",
-    ),
-    **dict.fromkeys(
-        ("ipython", "jupyter", "notebook", "run_cell", "execute_cell", "notebook_cell"), "ipython"
-    ),
-    **dict.fromkeys(
-        ("run_javascript", "execute_javascript", "javascript", "node", "run_js"), "javascript"
-    ),
-    **dict.fromkeys(("run_code", "execute_code", "code_execution", "exec_code"), None),
-}
-ACTION_ALIASES.update(dict.fromkeys(CODE_ACTION_LANGUAGES, "execute_shell"))
 #: How a language's one-liner is run, as the argv prefix before the code.
 _INTERPRETERS: dict[str, tuple[str, ...]] = {
     "python": ("python3", "-c"),
@@ -285,6 +126,7 @@ _PATH_KEYS = frozenset(
 )
 _URL_KEYS = frozenset(
     {"url", "uri", "endpoint", "href", "link", "webhook", "webhook_url", "base_url", "urls"}
+    | {"dsn", "connection_string", "connection_uri", "connection_url", "database_url", "db_url"}
 )
 
 
@@ -310,32 +152,6 @@ class PayloadTooLargeError(MalformedInputError):
     """A payload bigger than we analyse in full (we refuse rather than truncate)."""
 
 
-def normalize_action_type(action_type: str) -> str:
-    """``" Run-Command "`` -> ``execute_shell``; unknown types keep their normalized form."""
-    if not isinstance(action_type, str):
-        raise MalformedInputError(f"action_type must be a string, not {type(action_type).__name__}")
-    if type(action_type) is str and len(action_type) <= _CACHED_TYPE_LENGTH:
-        return _cached_type(action_type)
-    return _normalized_type(action_type)  # str subclasses and long names: not cached
-
-
-def _type_key(action_type: str) -> str:
-    return "_".join(action_type.strip().lower().replace("-", " ").replace(".", " ").split())
-
-
-def _normalized_type(action_type: str) -> str:
-    key = _type_key(action_type)
-    if key in CANONICAL_ACTION_TYPES:
-        return key
-    return ACTION_ALIASES.get(key, key)
-
-
-#: Pure, and agents use a handful of action types: cached (short names only, so
-#: the cache stays small whatever callers send).
-_cached_type = lru_cache(maxsize=1024)(_normalized_type)
-_CACHED_TYPE_LENGTH = 100
-
-
 def _key_values(payload: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """Every (key, value) pair in a nested payload, keys lowercased, depth first.
 
@@ -347,6 +163,10 @@ def _key_values(payload: Mapping[str, Any]) -> list[tuple[str, Any]]:
         if depth > _MAX_DEPTH:
             raise MalformedInputError(f"payload nested deeper than {_MAX_DEPTH} levels")
         if isinstance(value, str):
+            if value[:1] in "{[" and value[-1:] in "}]":  # arguments sent as JSON text
+                decoded = _json_container(value)
+                if decoded is not None:
+                    visit(decoded, depth + 1)
             return  # the common leaf; a str is no Mapping, and the ABC check is slow
         if isinstance(value, Mapping):
             for key, item in value.items():
@@ -358,6 +178,16 @@ def _key_values(payload: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
     visit(payload, 0)
     return pairs
+
+
+def _json_container(text: str) -> Any:
+    """An object or array encoded as a string (OpenAI-style ``"arguments": "{...}"``):
+    what the tool will decode, so it is searched like the rest of the payload."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict | list) else None
 
 
 def _is_argv(value: Any) -> bool:
@@ -381,7 +211,7 @@ def _find_commands(
 ) -> list[str | list[str]]:
     found: list[str | list[str]] = []
     for key, value in pairs:
-        if key not in _COMMAND_KEYS and key != "args":
+        if not _is_command_key(key) and key != "args":
             continue
         if isinstance(value, str) and key != "args":
             found.append(value)
@@ -404,16 +234,15 @@ def _find_commands(
 
 
 def _code_language(requested: str, canonical: str, payload: Mapping[str, Any]) -> str | None:
-    """The language of the code a code-running action carries, or None if it is no
-    such action (or its code is shell)."""
+    """The language of the code a code-running action carries ("" when only the code
+    can tell), or None if it is no such action (or its code is shell)."""
     if canonical != "execute_shell" and canonical in CANONICAL_ACTION_TYPES:
         return None  # a file's or a message's code is data, not something run
-    key = requested if requested == canonical else _type_key(requested)
     named = _first_string(payload, _LANGUAGE_KEYS)
-    if key not in CODE_ACTION_LANGUAGES and not (named and "code" in payload):
+    by_name = code_language_of_name(requested)
+    if by_name is None and not (named and "code" in payload):
         return None
-    language = (named or CODE_ACTION_LANGUAGES.get(key) or "").strip().lower()
-    return language or None
+    return (named or by_name or "").strip().lower()
 
 
 def _first_string(payload: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -429,12 +258,23 @@ def _code_commands(language: str, code: str) -> list[str | list[str]]:
     IPython cells split into their ``!shell`` lines and their Python."""
     if language == "ipython":
         return _ipython_commands(code)
+    if not language:
+        language = "python" if _parses_as_python(code) else "shell"
     prefix = _INTERPRETERS.get(language)
     if prefix is None:
         return [code]  # bash, sh, or a language we cannot run: read as shell
     if language == "php":
         code = code.removeprefix("<?php").removesuffix("?>")
     return [[*prefix, code]]
+
+
+def _parses_as_python(code: str) -> bool:
+    """Code whose language nobody named: Python if it parses as Python, else shell."""
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 _IPYTHON_SHELL_LINE = re.compile(r"^\s*(?:\w+\s*=\s*)?(?:!!?|%(?:system|sx|sc)\b)\s*(.*)$")
@@ -499,14 +339,28 @@ def _with_env(command: str | list[str], env: list[tuple[str, str]]) -> str | lis
     return f"export {exports}; {command}"
 
 
-def _sql_commands(pairs: list[tuple[str, Any]]) -> list[str]:
-    """``COPY ... TO PROGRAM 'cmd'`` runs a shell command on the database host."""
-    commands: list[str] = []
+def _sql_commands(pairs: list[tuple[str, Any]]) -> list[str | list[str]]:
+    """What SQL makes the database server do, as the commands that would do the same
+    there: ``COPY ... TO PROGRAM 'cmd'`` runs cmd, ``pg_read_file('/etc/shadow')`` reads
+    like ``cat``, ``INTO OUTFILE`` and ``ATTACH`` write, ``url('http://...')`` fetches."""
+    commands: list[str | list[str]] = []
     for key, value in pairs:
-        if key in _SQL_KEYS and isinstance(value, str) and "program" in value.lower():
-            effects = _shell_databases().sql_effects(value)
-            commands += [text for kind, text in effects if kind == "run"]
+        if key not in _SQL_KEYS or not isinstance(value, str) or "'" not in value:
+            continue
+        for kind, text in _shell_databases().sql_effects(value):
+            if kind == "run":
+                commands.append(text)
+            elif kind in _SQL_AS_ARGV:
+                commands.append([*_SQL_AS_ARGV[kind], text])
     return commands
+
+
+#: A file or URL the database server touches, as the argv that touches it the same way.
+_SQL_AS_ARGV = {
+    "read": ("cat", "--"),
+    "write": ("truncate", "-s", "0", "--"),
+    "fetch": ("curl", "--"),
+}
 
 
 def _shell_databases() -> ModuleType:
@@ -516,12 +370,58 @@ def _shell_databases() -> ModuleType:
     return shell_databases
 
 
-def _find_paths(pairs: list[tuple[str, Any]]) -> list[str]:
+def _is_command_key(key: str) -> bool:
+    """``command``, ``cmd``... and names built on them (``test_command``, ``script_body``)."""
+    return (
+        key in _COMMAND_KEYS or key.endswith(_COMMAND_SUFFIXES) or key.startswith(_COMMAND_PREFIXES)
+    )
+
+
+_COMMAND_SUFFIXES = ("_command", "_commands", "_cmd", "_script")
+_COMMAND_PREFIXES = ("command_", "cmd_", "script_")
+_PATH_SUFFIXES = (
+    "_path",
+    "_paths",
+    "_file",
+    "_files",
+    "_filename",
+    "_dir",
+    "_directory",
+    "_folder",
+)
+#: Keys of a file action that name its two ends (``rename {"old": a, "new": b}``).
+_FILE_END_KEYS = frozenset({"old", "new", "from", "to", "source", "destination"})
+_PATCH_KEYS = frozenset({"patch", "diff", "input", "changes", "edits"})
+_DIRECTORY_KEYS = ("directory", "dir", "folder", "base_dir", "root", "root_dir", *_CWD_KEYS)
+#: Files a patch names: ``*** Update File: p`` (apply_patch), ``+++ b/p``, ``diff --git``.
+_PATCH_PATHS = re.compile(
+    r"^(?:\*\*\* (?:Add|Update|Delete) File: |\*\*\* Move to: |\+\+\+ (?:b/)?|--- (?:a/)?)"
+    r"(\S.*?)\s*$",
+    re.M,
+)
+
+
+def _find_paths(pairs: list[tuple[str, Any]], action_type: str) -> list[str]:
+    """Paths under path-like keys; for file actions also both ends of a move and the
+    files a patch names; relative paths also joined to a directory the payload gives."""
+    file_action = action_type in _FILE_ACTIONS
     paths: list[str] = []
     for key, value in pairs:
-        if key in _PATH_KEYS:
+        if (
+            key in _PATH_KEYS
+            or key.endswith(_PATH_SUFFIXES)
+            or (file_action and key in _FILE_END_KEYS)
+        ):
             paths.extend(s for s in _strings(value) if s)
-    return paths
+        elif key in _PATCH_KEYS and isinstance(value, str):
+            paths.extend(p for p in _PATCH_PATHS.findall(value) if p != "/dev/null")
+    base = next((v for k, v in pairs if k in _DIRECTORY_KEYS and isinstance(v, str) and v), None)
+    if base is not None:
+        paths += [posixpath.join(base, p) for p in paths if not p.startswith(("/", "~"))]
+    return list(dict.fromkeys(paths))
+
+
+_FILE_ACTIONS = frozenset({"modify_file", "delete_file", "read_file"})
 
 
 def _find_urls(
@@ -529,22 +429,47 @@ def _find_urls(
     pairs: list[tuple[str, Any]],
     payload_text: str,
     action_type: str,
-) -> list[str]:
-    """URLs the action would request. Free text is scanned only when the action is a
-    request (or of unknown type): a URL inside a file's content is data, not a request."""
+) -> tuple[list[str], list[str]]:
+    """URLs the action would request, and URLs its free text only mentions.
+
+    Free text is scanned only when the action is a request (or of unknown type): a
+    URL inside a file's content is data, not a request. For an action of unknown
+    type, what the scan finds beyond the URL and host fields is a mention, and so
+    is a URL inside another one (``redirect_uri=http://localhost/cb``)."""
     urls: list[str] = []
     for key, value in pairs:
         if key in _URL_KEYS:
             urls.extend(s for s in _strings(value) if s)
-    if action_type == "call_external_api" or action_type not in CANONICAL_ACTION_TYPES:
-        for found in net.find_urls(payload_text):
-            if found not in urls:
-                urls.append(found)
+    request = action_type == "call_external_api"
+    unknown = action_type not in CANONICAL_ACTION_TYPES
     if "host" in payload and isinstance(payload["host"], str):
         urls.append(f"//{payload['host']}")
-    if action_type == "call_external_api":
+    if unknown or request:
+        urls += [f"//{v}" for k, v in pairs if k in _HOST_KEYS and _looks_like_host(v)]
+    mentioned: list[str] = []
+    if request or unknown:
+        whole = {v.strip() for _, v in pairs if isinstance(v, str)}  # a field that is a URL
+        for found in net.find_urls(payload_text):
+            if found in urls or found in mentioned:
+                continue
+            inside = any(found in url and not url.startswith(found) for url in urls)
+            prose = unknown and found not in whole
+            (mentioned if inside or prose else urls).append(found)
+    if request:
         urls += [u for u in _joined_urls(payload, urls) if u not in urls]
-    return urls
+    return list(dict.fromkeys(urls)), mentioned
+
+
+#: Keys of a host a tool connects to, and what such a value looks like.
+_HOST_KEYS = frozenset(
+    {"host", "hostname", "server", "address", "addr", "ip", "target", "target_host"}
+    | {"remote_host", "location", "domain"}
+)
+_HOST_VALUE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::\d{1,5})?(?:/\S*)?$")
+
+
+def _looks_like_host(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) < 300 and bool(_HOST_VALUE.match(value))
 
 
 def _joined_urls(payload: Mapping[str, Any], bases: list[str]) -> list[str]:
@@ -601,6 +526,14 @@ def build_action_view(
     cwd = agent_ctx.get("cwd") if isinstance(agent_ctx.get("cwd"), str) else None
     home = agent_ctx.get("home") if isinstance(agent_ctx.get("home"), str) else None
     pairs = _key_values(payload)
+    notes: list[str] = []
+    if canonical_type not in CANONICAL_ACTION_TYPES:
+        inferred = inferred_action_type(
+            canonical_type, lambda need: _carries(need, payload, pairs, payload_text)
+        )
+        if inferred is not None:
+            notes.append(f"action type {action_type!r} read as {inferred!r} by its name")
+            canonical_type = inferred
     language = _code_language(action_type, canonical_type, payload)
     if language is not None:
         commands = [
@@ -628,7 +561,7 @@ def build_action_view(
                 _shell().analyze_argv(command, home=home, cwd=cwd, protected_names=protected_names)
             )
     analysis = _merge(analyses, "\n".join(texts))
-    urls = _find_urls(payload, pairs, payload_text, canonical_type)
+    urls, mentioned_urls = _find_urls(payload, pairs, payload_text, canonical_type)
     if analysis is not None:
         urls.extend(u for u in map(remote_url, analysis.urls) if u not in urls)
     money = money_error = None
@@ -636,7 +569,7 @@ def build_action_view(
         money = money_analyzer.find_money(payload)
     except MalformedInputError as e:
         money_error = str(e)
-    paths = _find_paths(pairs)
+    paths = _find_paths(pairs, canonical_type)
     shape_error = _shape_error(canonical_type, texts, paths, urls, money, money_error)
     return ActionView(
         action_type=canonical_type,
@@ -648,14 +581,64 @@ def build_action_view(
         shell=analysis,
         paths=tuple(paths),
         urls=tuple(urls),
+        mentioned_urls=tuple(mentioned_urls),
         money=money,
         money_error=money_error,
         shape_error=shape_error,
-        notes=(f"action type {action_type!r} read as {canonical_type!r}",)
-        if canonical_type != action_type
-        else (),
+        notes=tuple(notes)
+        or (
+            (f"action type {action_type!r} read as {canonical_type!r}",)
+            if canonical_type != action_type
+            else ()
+        ),
         governance=protected_names,
     )
+
+
+def _carries(
+    need: str, payload: Mapping[str, Any], pairs: list[tuple[str, Any]], text: str
+) -> bool:
+    """Does the payload carry what an action of an inferred kind needs?"""
+    if need == "path":
+        return bool(_find_paths(pairs, "modify_file"))
+    if need == "command":
+        return any(_is_command_key(key) for key, _ in pairs)
+    if need == "url":
+        return any(key in _URL_KEYS for key, _ in pairs) or bool(net.find_urls(text))
+    if any(_MONEY_KEY_WORDS.intersection(key.split("_")) for key, _ in pairs):
+        return True  # an amount under a name the money reader may not know: it must say
+    try:
+        return money_analyzer.find_money(payload) is not None
+    except MalformedInputError:
+        return True  # an amount that does not parse: the money checks refuse it
+
+
+#: Words of a key that hold an amount (``amt``, ``grand_total``, ``limit_price``, ``eth``).
+_MONEY_KEY_WORDS = frozenset(
+    {
+        "amount",
+        "amt",
+        "total",
+        "price",
+        "cost",
+        "sum",
+        "value",
+        "fee",
+        "usd",
+        "eur",
+        "gbp",
+        "jpy",
+        "eth",
+        "btc",
+        "sats",
+        "wei",
+        "gwei",
+        "lamports",
+        "denomination",
+        "budget",
+        "subtotal",
+    }
+)
 
 
 def _shape_error(

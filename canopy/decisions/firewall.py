@@ -11,7 +11,10 @@ that do not parse strictly, and payloads that lack what their action needs.
 
 from __future__ import annotations
 
-from canopy.decisions.action import ActionView
+import re
+from pathlib import Path
+
+from canopy.decisions.action import CANONICAL_ACTION_TYPES, ActionView
 from canopy.decisions.analyzers import net
 from canopy.decisions.analyzers.paths import PathClass
 from canopy.decisions.analyzers.shell_model import ShellRisk
@@ -131,6 +134,120 @@ def _path_findings(
     return findings
 
 
+#: Canopy's own code: an agent that rewrites the Constitution's source is not governed.
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+
+
+def _governance_code_findings(action: ActionView, context: LayerContext) -> list[Finding]:
+    """Writes to Canopy's installed code or to the policy now in force: refused for a
+    file action or a command, approval for a tool we do not know. Reading them is fine."""
+    if action.action_type in {"modify_file", "delete_file"}:
+        written, decision = action.paths, Decision.DENY
+    elif action.action_type not in CANONICAL_ACTION_TYPES:
+        written, decision = action.paths, Decision.REQUIRE_APPROVAL
+    else:
+        written, decision = (), Decision.DENY
+    if action.shell is not None:
+        written = (*written, *action.shell.paths_deleted, *action.shell.paths_written)
+    if not written:
+        return []
+    snapshot = getattr(context.policy, "snapshot", None)
+    policy_file = getattr(snapshot, "file", None)
+    guarded = [_PACKAGE_DIR, *([str(Path(policy_file).resolve())] if policy_file else [])]
+    for raw in written:
+        verdict = path_verdict(action, raw)
+        if isinstance(verdict, MalformedInputError):
+            continue
+        target = str(verdict.path)
+        for root in guarded:
+            if target == root or target.startswith(root.rstrip("/") + "/"):
+                what = "Canopy's own code" if root == _PACKAGE_DIR else "the policy in force"
+                return [
+                    Finding(
+                        "firewall.path.governance",
+                        decision,
+                        f"Firewall: writing {target} changes {what}",
+                        Severity.CRITICAL if decision is Decision.DENY else Severity.MEDIUM,
+                    )
+                ]
+    return []
+
+
+#: Files whose contents run later by themselves: git hooks and git's configured
+#: commands, direnv, editor tasks that run when a folder opens.
+_AUTORUN = re.compile(
+    r"(?:^|/)(?:\.git/hooks/[^/]+|\.git/config|\.gitconfig|\.config/git/config|\.envrc"
+    r"|\.vscode/tasks\.json|\.vscode/settings\.json|\.idea/workspace\.xml)$"
+)
+
+
+def _autorun_findings(action: ActionView) -> list[Finding]:
+    """Writing a file that runs code later, unseen by any check: approval."""
+    written: tuple[str, ...] = ()
+    if action.action_type in {"modify_file", "delete_file"} or (
+        action.action_type not in CANONICAL_ACTION_TYPES
+    ):
+        written = action.paths
+    if action.shell is not None:
+        written = (*written, *action.shell.paths_written)
+    for raw in written:
+        if _AUTORUN.search(raw.replace("\\", "/")):
+            return [
+                Finding(
+                    "firewall.path.autorun",
+                    Decision.REQUIRE_APPROVAL,
+                    f"Firewall: writing {raw} sets up code that runs later by itself",
+                    Severity.MEDIUM,
+                )
+            ]
+    return []
+
+
+_SQL_STATEMENT_KEYS = ("sql", "query", "statement", "statements")
+_EVERY_ROW = re.compile(r"^\s*(?:update|delete)\b(?![^;]*\bwhere\b)", re.I | re.M)
+_WHOLE_TABLE = re.compile(r"^\s*(?:drop|truncate|alter)\b", re.I | re.M)
+
+
+def _sql_findings(action: ActionView) -> list[Finding]:
+    """Statements that change a whole table at once (``UPDATE t SET x = 0`` with no
+    WHERE, ``DELETE FROM t``, ``DROP``, ``TRUNCATE``, ``ALTER``): approval."""
+    for key in _SQL_STATEMENT_KEYS:
+        value = action.payload.get(key)
+        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for text in texts:
+            if not isinstance(text, str):
+                continue
+            statements = text.replace(";", "\n")
+            if _EVERY_ROW.search(statements) or _WHOLE_TABLE.search(statements):
+                return [
+                    Finding(
+                        "firewall.sql.whole_table",
+                        Decision.REQUIRE_APPROVAL,
+                        "Firewall: the statement changes or removes a whole table",
+                        Severity.MEDIUM,
+                    )
+                ]
+    return []
+
+
+def _unknown_action_paths(action: ActionView) -> list[Finding]:
+    """A tool we do not know, given a path: whether it reads or writes is unknown, so
+    what no action may read is refused and what no action may write needs approval."""
+    findings = _path_findings(action.paths, _READ_PROTECTED, "using", action)
+    refused = {f.rule_id for f in findings}
+    for finding in _path_findings(action.paths, _WRITE_PROTECTED, "using", action):
+        if finding.rule_id not in refused:
+            findings.append(
+                Finding(
+                    finding.rule_id,
+                    Decision.REQUIRE_APPROVAL,
+                    f"{finding.reason} (action {action.requested_type!r} may write it)",
+                    Severity.MEDIUM,
+                )
+            )
+    return findings
+
+
 def _url_findings(action: ActionView) -> list[Finding]:
     findings = []
     allow_list = [
@@ -212,9 +329,15 @@ class Firewall:
             findings += _path_findings(action.paths, _WRITE_PROTECTED, "writing", action)
         elif action.action_type == "read_file":
             findings += _path_findings(action.paths, _READ_PROTECTED, "reading", action)
+        elif action.action_type not in CANONICAL_ACTION_TYPES:
+            findings += _unknown_action_paths(action)
         if action.shell is not None:
             written = (*action.shell.paths_deleted, *action.shell.paths_written)
             findings += _path_findings(written, _WRITE_PROTECTED, "writing", action)
             findings += _path_findings(action.shell.paths_read, _READ_PROTECTED, "reading", action)
+        findings += _governance_code_findings(action, context)
+        if action.action_type == "query_database":
+            findings += _sql_findings(action)
+        findings += _autorun_findings(action)
         findings += _url_findings(action)
         return Verdict.from_findings(self.name, findings)

@@ -330,6 +330,8 @@ def _to_ascii(host: str) -> str | None:
 
 #: Wildcard DNS services that also read an address from 8 hex digits (``7f000001.nip.io``).
 HEX_WILDCARD_DNS = ("nip.io", "sslip.io")
+#: ... and services that read it from a dashed label with any prefix (``app-10-0-0-1``).
+DASHED_WILDCARD_DNS = ("xip.io", "traefik.me", "localtest.me", "backname.io", "local.gd")
 _HEX_LABEL = re.compile(r"(?:^|-)([0-9a-f]{8})$")
 
 
@@ -345,9 +347,13 @@ def _embedded_name_ipv4(labels: list[str]) -> ipaddress.IPv4Address | None:
         quad = labels[i : i + 4]
         if all(p.isdigit() and len(p) <= 3 for p in quad) and all(int(p) < 256 for p in quad):
             return ipaddress.IPv4Address(".".join(quad))
-    for label in labels:
+    wildcard = any(_has_suffix(host, s) for s in (*HEX_WILDCARD_DNS, *DASHED_WILDCARD_DNS))
+    for label in labels[:-1]:
+        # ``magic-10-0-0-1.nip.io``; elsewhere only a label that is the whole address
+        # (``10-0-0-1.example.com``): ``app-10-20-30-40.herokuapp.com`` is an app's name.
         match = _DASHED_QUAD.search(label)
-        if match and all(int(p) < 256 for p in match.groups()):
+        whole = match is not None and (wildcard or match.group(0).lstrip("-") == label)
+        if whole and all(int(p) < 256 for p in match.groups()):
             return ipaddress.IPv4Address(".".join(match.groups()))
     return None
 
@@ -510,7 +516,10 @@ def parse_url(text: str) -> UrlInfo:
 
 # --- finding URLs in free text ---------------------------------------------------------
 
-_URL_SCHEMES = r"https?|ftps?|wss?|gopher|file|dict|ldaps?|sftp|tftp|smb|telnet"
+_URL_SCHEMES = (
+    r"https?|ftps?|wss?|gopher|file|dict|ldaps?|sftp|tftp|smb|telnet|ssh|rediss?"
+    r"|mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|amqps?|mqtts?|nats|clickhouse|bolt"
+)
 _NUMERIC_PART = r"(?:0[xX][0-9a-fA-F]+|[0-9]+)"
 _URL_IN_TEXT = re.compile(
     rf"(?=(\b(?:{_URL_SCHEMES}):[/\\]+[^\s<>\"'`]+))",

@@ -162,6 +162,28 @@ HOME_CREDENTIALS = (
     ".boto",
     ".my.cnf",
     ".local/share/keyrings/**",
+    ".mozilla/firefox/*/logins.json",  # browsers' saved passwords and their keys
+    ".mozilla/firefox/*/key4.db",
+    ".mozilla/firefox/*/cookies.sqlite",
+    ".config/google-chrome/*/login data",
+    ".config/google-chrome/*/cookies",
+    ".config/chromium/*/login data",
+    ".config/chromium/*/cookies",
+    ".config/bravesoftware/*/*/login data",
+    ".cache/huggingface/token",
+    ".huggingface/token",
+    ".config/github-copilot/**",
+    ".oci/**",
+    ".kaggle/kaggle.json",
+    ".databrickscfg",
+    ".pulumi/credentials.json",
+    ".config/doctl/config.yaml",
+    ".config/op/**",
+    ".op/**",
+    ".bitcoin/wallet.dat",
+    ".bitcoin/wallets/**",
+    ".ethereum/keystore/**",
+    ".electrum/wallets/**",
     # shell and database histories: typed tokens and passwords end up there
     ".bash_history",
     ".zsh_history",
@@ -179,7 +201,20 @@ SYSTEM_CREDENTIALS = (
     "/etc/ssh/ssh_host_*",
     "/etc/master.passwd",
     "/proc/*/environ",  # another process's environment: its tokens and keys
+    "/proc/*/task/*/environ",  # ... as each of its threads shows it
     "/proc/*/mem",  # ... and its memory
+    "/proc/*/task/*/mem",
+    "/etc/kubernetes/*.conf",  # cluster-admin kubeconfigs and the cluster's keys
+    "/etc/kubernetes/pki/**",
+    "/etc/rancher/k3s/k3s.yaml",
+    "/var/lib/rancher/k3s/server/token",
+    "/etc/krb5.keytab",
+    "/etc/mysql/debian.cnf",  # the MySQL maintenance account's password
+    "/etc/wireguard/**",
+    "/etc/networkmanager/system-connections/**",  # Wi-Fi and VPN secrets
+    "/etc/ipsec.secrets",
+    "/etc/letsencrypt/live/**",
+    "/etc/letsencrypt/archive/**",
     "/proc/kcore",
     "/run/secrets/**",  # container and Kubernetes secrets
     "/var/run/secrets/**",
@@ -211,6 +246,19 @@ CREDENTIAL_NAMES = (
     "*.jks",
     "*.keystore",
     "*.ppk",
+    "*.keytab",
+    "*.kdbx",  # KeePass databases
+)
+#: Trusted CA certificates: public by design, though named ``*.pem`` like keys are.
+PUBLIC_CERTIFICATE_TREES = (
+    "/etc/ssl/certs/**",
+    "/usr/share/ca-certificates/**",
+    "/usr/local/share/ca-certificates/**",
+    "/etc/pki/ca-trust/extracted/**",
+    "/etc/ca-certificates/**",
+)
+PUBLIC_CERTIFICATE_NAMES = frozenset(
+    {"cacert.pem", "ca-bundle.pem", "ca-bundle.crt", "ca-certificates.crt", "cacerts.pem"}
 )
 CREDENTIAL_NAME_EXCEPTIONS = frozenset(
     {".env.example", ".env.sample", ".env.template", ".env.dist"}
@@ -363,13 +411,16 @@ def _expand_tilde(text: str, home: str) -> str:
     return text
 
 
+_LOCAL_FILE_HOSTS = frozenset({"", "localhost", "127.0.0.1", "[::1]"})
+
+
 def _file_uri(text: str) -> str:
     """``file:///etc/x`` and ``file://localhost/etc/x`` (RFC 8089) name local paths;
     tools that accept URIs open them, so they are read as those paths."""
-    if not text.startswith("file:"):
+    if text[:5].lower() != "file:":
         return text
-    parts = urlsplit(text)
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+    parts = urlsplit(text)  # lowercases the scheme: ``FILE:///etc/x`` is the same file
+    if parts.scheme != "file" or parts.netloc.lower() not in _LOCAL_FILE_HOSTS:
         return text
     return unquote(parts.path) or text
 
@@ -656,11 +707,20 @@ def _is_credential(p: PurePosixPath, home_dir: str) -> bool:
     lowered = PurePosixPath(str(p).lower())
     if lowered.name.endswith(".pub"):  # public keys are meant to be shared
         return False
-    rel_homes = _home_relative(lowered.parts, home_dir.lower())
+    parts = lowered.parts
+    rel_homes = _home_relative(parts, home_dir.lower())
+    public = lowered.name in PUBLIC_CERTIFICATE_NAMES or _matches_any(
+        parts[1:], PUBLIC_CERTIFICATE_TREES
+    )
     return (
-        _matches_any(lowered.parts[1:], SYSTEM_CREDENTIALS)
-        or is_credential_name(lowered.name)
+        _matches_any(parts[1:], SYSTEM_CREDENTIALS)
+        or (is_credential_name(lowered.name) and not public)
         or any(_matches_any(r, HOME_CREDENTIALS) for r in rel_homes)
+        # a service account's home anywhere (/var/lib/jenkins/.aws/credentials)
+        or any(
+            part.startswith(".") and _matches_any(parts[i:], HOME_CREDENTIALS)
+            for i, part in enumerate(parts[1:-1], start=1)
+        )
     )
 
 

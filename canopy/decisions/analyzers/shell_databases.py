@@ -28,7 +28,14 @@ _SQL_FILE_FUNCTIONS = {
     "readfile": Kind.READ,
     "load_file": Kind.READ,
     "edit": Kind.NOTE,
+    "pg_read_file": Kind.READ,
+    "pg_read_binary_file": Kind.READ,
+    "pg_stat_file": Kind.READ,
+    "lo_import": Kind.READ,
+    "file": Kind.READ,  # ClickHouse file('path')
 }
+#: Table functions that fetch a URL from the database server (ClickHouse, DuckDB...).
+_SQL_URL_FUNCTIONS = "url|s3|s3cluster|hdfs|remote|remotesecure|mysql|postgresql|read_csv_auto"
 
 
 def sql_effects(sql: str) -> list[Effect]:
@@ -37,7 +44,10 @@ def sql_effects(sql: str) -> list[Effect]:
     targets, and ``COPY ... TO/FROM PROGRAM 'cmd'``, which runs a shell command."""
     effects: list[Effect] = []
     for m in re.finditer(
-        r"\b(writefile|readfile|load_file|edit|load_extension)\s*\(\s*'", sql, re.I
+        r"\b(writefile|readfile|load_file|edit|load_extension|pg_read_file|pg_read_binary_file"
+        r"|pg_stat_file|lo_import|file)\s*\(\s*'",
+        sql,
+        re.I,
     ):
         name = m.group(1).lower()
         literal = _sql_string(sql, m.end())
@@ -45,6 +55,22 @@ def sql_effects(sql: str) -> list[Effect]:
             effects.append((Kind.NOTE, "loads a native extension"))
         elif literal is not None:
             effects.append((_SQL_FILE_FUNCTIONS[name], literal))
+    for m in re.finditer(rf"\b(?:{_SQL_URL_FUNCTIONS})\s*\(\s*'", sql, re.I):
+        literal = _sql_string(sql, m.end())
+        if literal is not None and "://" in literal:
+            effects.append((Kind.FETCH, literal))
+    for m in re.finditer(r"\blo_export\s*\([^,()]*,\s*'", sql, re.I):
+        literal = _sql_string(sql, m.end())
+        if literal is not None:
+            effects.append((Kind.WRITE, literal))
+    for m in re.finditer(r"\battach\s+(?:database\s+)?'", sql, re.I):  # SQLite creates it
+        literal = _sql_string(sql, m.end())
+        if literal is not None and literal not in ("", ":memory:"):
+            effects.append((Kind.WRITE, literal))
+    for m in re.finditer(r"\bcopy\b[^;']*?\b(to|from)\s+'", sql, re.I):  # COPY t TO 'file'
+        literal = _sql_string(sql, m.end())
+        if literal is not None:
+            effects.append((Kind.WRITE if m.group(1).lower() == "to" else Kind.READ, literal))
     for m in re.finditer(r"\binto\s+(?:out|dump)file\s+'", sql, re.I):
         literal = _sql_string(sql, m.end())
         if literal is not None:

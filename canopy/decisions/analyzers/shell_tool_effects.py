@@ -32,6 +32,7 @@ class Kind(StrEnum):
     RUN = "run"  # runs it as a shell command
     WRITE = "write"  # writes the file it names
     READ = "read"  # reads the file it names
+    FETCH = "fetch"  # requests the URL it names
     NOTE = "note"  # something we cannot follow, reported as it says
 
 
@@ -65,6 +66,12 @@ def apply_effects(call: Call, effects: list[Effect], via: str) -> None:
             write_target(call, call.ref(Word.literal(text)), truncate=True, verb=f"{via} writes")
         elif kind == Kind.READ:
             read_target(call, call.ref(Word.literal(text)))
+        elif kind == Kind.FETCH:
+            call.runner.argv(
+                [Word.literal("curl"), Word.literal("--"), Word.literal(text)],
+                call.scope.copy(),
+                call.ctx.wrapped(via, nested=True),
+            )
         else:
             call.report(ShellRisk.UNVERIFIABLE, Severity.MEDIUM, f"{via}: {text}")
 

@@ -14,7 +14,7 @@ from canopy.decisions.action import ActionView
 from canopy.decisions.model import Decision, Finding, Severity
 from canopy.decisions.policy.conditions import CompiledCondition
 from canopy.decisions.policy.facts import WRITE_TYPES, Facts
-from canopy.decisions.policy.pathmatch import is_within, normalize_path
+from canopy.decisions.policy.pathmatch import is_within, normalize_path, resolved_path
 from canopy.decisions.policy.patterns import PatternSet
 from canopy.decisions.policy.regexes import RegexGroup
 from canopy.decisions.policy.schema import PolicySpec, RuleSpec
@@ -163,8 +163,12 @@ class CompiledRule:
                 Decision.REQUIRE_APPROVAL,
                 "allow_if safe_paths: agent_ctx.safe_paths is not a list of paths",
             ), False
+        resolved_roots = [resolved_path(root) for root in roots]
         for path in written:
-            if not any(is_within(path, root) for root in roots):
+            real = resolved_path(path)
+            if not any(is_within(path, root) for root in roots) or not any(
+                is_within(real, root) for root in resolved_roots
+            ):
                 shown = ", ".join(roots) or "none"
                 return self._finding(
                     Decision.REQUIRE_APPROVAL,

@@ -16,7 +16,7 @@ import os
 import posixpath
 from collections.abc import Callable
 
-__all__ = ["is_within", "normalize_path", "parts_within", "path_parts"]
+__all__ = ["is_within", "normalize_path", "parts_within", "path_parts", "resolved_path"]
 
 
 def _lexical(path: str) -> str:
@@ -63,6 +63,23 @@ def _normalize_path(path: str, cwd: str | None, home: str | None) -> str:
     if not path.startswith("/"):
         return _lexical(path)  # relative with no anchor: keep any leading ".."
     return _shared_normalize()(path)
+
+
+def resolved_path(path: str, cwd: str | None = None) -> str:
+    """Where a write to ``path`` lands: symlinks followed through its longest existing
+    prefix (the one place the policy looks at the file system: ``allow_if:
+    safe_paths`` must not be left through a link inside a safe path)."""
+    normalized = normalize_path(path, cwd)
+    if not normalized.startswith("/"):
+        return normalized
+    try:
+        from canopy.decisions.analyzers.paths import resolve_path
+    except ImportError:  # pragma: no cover - the analyzer ships with the package
+        return normalized
+    try:
+        return str(resolve_path(normalized))
+    except ValueError:
+        return normalized
 
 
 def is_within(path: str, root: str) -> bool:
