@@ -313,8 +313,8 @@ _KINDS: tuple[tuple[str, frozenset[str], str], ...] = (
 
 def inferred_action_type(key: str, has: Callable[[str], bool]) -> str | None:
     """The kind of action an unknown name's words say it is, if the payload has what
-    that kind needs (``has("path")``, ``has("url")``, ``has("money")``,
-    ``has("command")``); None when the words say nothing or the payload disagrees.
+    that kind needs (``has("path")``, ``has("money")``, ``has("command")``); None
+    when the words say nothing or the payload disagrees.
     A name with a reading verb (``list_orders``, ``get_invoice``) moves no money."""
     words = frozenset(type_key(key).split("_"))
     for kind, signs, needs in _KINDS:
@@ -337,6 +337,7 @@ _CODE_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=1024)  # pure, asked on every shell action: agents use few names
 def code_language_of_name(action_type: str) -> str | None:
     """The language of the code an action of this name runs (``execute_python``,
     ``PythonREPLTool``, ``execute_ipython_cell``), "" when the name says code but

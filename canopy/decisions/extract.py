@@ -528,9 +528,7 @@ def build_action_view(
     pairs = _key_values(payload)
     notes: list[str] = []
     if canonical_type not in CANONICAL_ACTION_TYPES:
-        inferred = inferred_action_type(
-            canonical_type, lambda need: _carries(need, payload, pairs, payload_text)
-        )
+        inferred = inferred_action_type(canonical_type, lambda need: _carries(need, payload, pairs))
         if inferred is not None:
             notes.append(f"action type {action_type!r} read as {inferred!r} by its name")
             canonical_type = inferred
@@ -595,16 +593,12 @@ def build_action_view(
     )
 
 
-def _carries(
-    need: str, payload: Mapping[str, Any], pairs: list[tuple[str, Any]], text: str
-) -> bool:
+def _carries(need: str, payload: Mapping[str, Any], pairs: list[tuple[str, Any]]) -> bool:
     """Does the payload carry what an action of an inferred kind needs?"""
     if need == "path":
         return bool(_find_paths(pairs, "modify_file"))
     if need == "command":
         return any(_is_command_key(key) for key, _ in pairs)
-    if need == "url":
-        return any(key in _URL_KEYS for key, _ in pairs) or bool(net.find_urls(text))
     if any(_MONEY_KEY_WORDS.intersection(key.split("_")) for key, _ in pairs):
         return True  # an amount under a name the money reader may not know: it must say
     try:

@@ -12,6 +12,7 @@ that do not parse strictly, and payloads that lack what their action needs.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from canopy.decisions.action import CANONICAL_ACTION_TYPES, ActionView
@@ -138,22 +139,37 @@ def _path_findings(
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
-def _governance_code_findings(action: ActionView, context: LayerContext) -> list[Finding]:
-    """Writes to Canopy's installed code or to the policy now in force: refused for a
-    file action or a command, approval for a tool we do not know. Reading them is fine."""
+def _writes(action: ActionView, *, deletes: bool) -> tuple[tuple[str, ...], Decision]:
+    """The paths an action writes (and deletes, if asked), and what a protected one
+    earns: a file action or a command is refused, a tool we do not know needs approval."""
+    decision = Decision.DENY
+    written: tuple[str, ...] = ()
     if action.action_type in {"modify_file", "delete_file"}:
-        written, decision = action.paths, Decision.DENY
+        written = action.paths
     elif action.action_type not in CANONICAL_ACTION_TYPES:
         written, decision = action.paths, Decision.REQUIRE_APPROVAL
-    else:
-        written, decision = (), Decision.DENY
     if action.shell is not None:
-        written = (*written, *action.shell.paths_deleted, *action.shell.paths_written)
+        written = (*written, *action.shell.paths_written)
+        if deletes:
+            written = (*written, *action.shell.paths_deleted)
+    return written, decision
+
+
+@lru_cache(maxsize=64)
+def _resolved(path: str) -> str:
+    """The policy file, symlinks resolved once (it is named on every call)."""
+    return str(Path(path).resolve())
+
+
+def _governance_code_findings(action: ActionView, context: LayerContext) -> list[Finding]:
+    """Writes to Canopy's installed code or to the policy now in force. Reading them
+    is fine."""
+    written, decision = _writes(action, deletes=True)
     if not written:
         return []
     snapshot = getattr(context.policy, "snapshot", None)
     policy_file = getattr(snapshot, "file", None)
-    guarded = [_PACKAGE_DIR, *([str(Path(policy_file).resolve())] if policy_file else [])]
+    guarded = [_PACKAGE_DIR, *([_resolved(policy_file)] if policy_file else [])]
     for raw in written:
         verdict = path_verdict(action, raw)
         if isinstance(verdict, MalformedInputError):
@@ -183,13 +199,7 @@ _AUTORUN = re.compile(
 
 def _autorun_findings(action: ActionView) -> list[Finding]:
     """Writing a file that runs code later, unseen by any check: approval."""
-    written: tuple[str, ...] = ()
-    if action.action_type in {"modify_file", "delete_file"} or (
-        action.action_type not in CANONICAL_ACTION_TYPES
-    ):
-        written = action.paths
-    if action.shell is not None:
-        written = (*written, *action.shell.paths_written)
+    written, _ = _writes(action, deletes=False)
     for raw in written:
         if _AUTORUN.search(raw.replace("\\", "/")):
             return [

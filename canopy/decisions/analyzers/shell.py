@@ -515,7 +515,7 @@ class _Walker(Builtins):
         if not word.glob or not word.resolved:
             return [word]
         pattern = scope.normalize(word.text)
-        written = dict.fromkeys([*scope.files, *self.out.paths["written"]])
+        written = self.out.made(scope)
         matches = [path for path in written if fnmatch.fnmatchcase(path, pattern)]
         return [word, *(Word.literal(scope.spelled(path)) for path in matches)]
 
@@ -913,7 +913,7 @@ class _Walker(Builtins):
         if not scope.files and not self.out.paths["written"]:
             return
         path_word = scope.env.get("PATH")
-        written = dict.fromkeys([*scope.files, *self.out.paths["written"]])
+        written = self.out.made(scope)
         value = None if path_word is None else path_word.text
         for path in path_candidates(name.text, value, written, scope.normalize):
             self._executes_file(replace(name, text=path), scope, ctx, source, path=path)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
 
 from canopy.decisions.analyzers.shell_model import ShellRisk
 from canopy.decisions.analyzers.shell_programs import word_set
@@ -125,7 +124,7 @@ def rule_toolchain(call: Call) -> None:
     subcommand = "" if "" in runs | builds else next(iter(operands), None)
     if subcommand is None:
         return
-    own = [path for path in _written(call) if path.endswith(suffixes)]
+    own = [path for path in call.out.made(call.scope) if path.endswith(suffixes)]
     if call.name == "go" and subcommand == "generate":
         _go_generate(call, own)
     if not own:
@@ -160,10 +159,6 @@ def _go_generate(call: Call, own: list[str]) -> None:
             continue
         for match in re.finditer(r"(?m)^//go:generate[ \t]+(.+)$", content.text):
             run_shell(call, match.group(1), f"go:generate in {path}")
-
-
-def _written(call: Call) -> Iterable[str]:
-    return dict.fromkeys([*call.scope.files, *call.out.paths["written"]])
 
 
 def _made_here(call: Call, word: Word) -> bool:

@@ -152,7 +152,7 @@ def _written_configuration(call: Call) -> None:
         for variable in _CONFIG_FILE_VARIABLES
         if (word := call.scope.env.get(variable)) is not None and word.resolved
     }
-    for path in dict.fromkeys([*call.scope.files, *call.out.paths["written"]]):
+    for path in call.out.made(call.scope):
         if _HOOKS.search(path):
             call.runner.argv(
                 [Word.literal(call.scope.spelled(path))],

@@ -84,7 +84,7 @@ def rule_run_parts(call: Call) -> None:
     if not operands:
         return
     directory = call.ref(operands[-1]).path
-    for path in dict.fromkeys([*call.scope.files, *call.out.paths["written"]]):
+    for path in call.out.made(call.scope):
         if posixpath.dirname(path) == directory:
             call.runner.argv(
                 [Word.literal(call.scope.spelled(path))],

@@ -259,6 +259,11 @@ class Collector:
                 return True
         return False
 
+    def made(self, scope: Scope) -> list[str]:
+        """Every path this text wrote or fetched, once each: those whose contents are
+        known (``scope.files``) first."""
+        return list(dict.fromkeys([*scope.files, *self.paths["written"]]))
+
     def note(self, text: str) -> None:
         self.notes[text] = None
 
