@@ -253,11 +253,20 @@ def _find_urls_reference(text: str) -> list[str]:
     return out
 
 
-_URLISH = st.text(alphabet=st.sampled_from(list("hHtTpPsSfilF:/\\.1279[]x ab\"'")), max_size=40)
+_URLISH = st.text(
+    alphabet=st.sampled_from(list("hHtTpPsSfilF:/\\.1279[]x ab\"'ſé+_\u212a")), max_size=40
+)
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.lists(_URLISH | st.sampled_from(["https://a.b/c", "10.0.0.1:80", "file:\\\\x"])))
+@given(
+    st.lists(
+        _URLISH
+        | st.sampled_from(
+            ["https://a.b/c", "10.0.0.1:80", "file:\\\\x", "mongodb+srv://h", "x+ssh://h"]
+        )
+    )
+)
 def test_find_urls_prefilter_drops_nothing(parts: list[str]) -> None:
     text = " ".join(parts)
     assert net.find_urls(text) == _find_urls_reference(text)
@@ -343,7 +352,7 @@ def _classes_reference(path: str, home: str, governance: tuple[str, ...]) -> fro
         matches(rel, x) for x in pa.PUBLIC_CERTIFICATE_TREES
     )
     name = (
-        p.name not in pa.CREDENTIAL_NAME_EXCEPTIONS
+        not pa.is_template_name(p.name)
         and any(fnmatchcase(p.name, n) for n in pa.CREDENTIAL_NAMES)
         and not public
     )

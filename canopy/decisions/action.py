@@ -50,7 +50,13 @@ class ActionView:
     #: URLs only mentioned in the free text of an action that is no request (an issue's
     #: body, a message): maybe requested by whatever reads it, maybe only words.
     mentioned_urls: tuple[str, ...] = ()
+    #: Commands only written in an unknown tool's text fields (``{"input": "rm -rf /"}``):
+    #: run if that tool is a shell, words if it is not. Analysed, never executed here.
+    mentioned_shell: ShellAnalysis | None = None
     money: Any = None  # canopy.decisions.analyzers.money.Money | None
+    #: One Money per currency when the payload mixes them (a USD price, a EUR fee);
+    #: ``money`` is then None, as no single amount says what the action moves.
+    amounts: tuple[Any, ...] = ()
     money_error: str | None = None  # an amount-like field that does not parse
     shape_error: str | None = None  # the payload lacks what the action type needs
     notes: tuple[str, ...] = field(default=())

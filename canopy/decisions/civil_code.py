@@ -114,7 +114,7 @@ def _limit(ctx: Any) -> Decimal | None:
 
 
 def title_ii_financial(action: ActionView, used: list[str]) -> list[Finding]:
-    if action.money is None:
+    if action.money is None and not action.amounts:
         return []
     limit = _limit(action.agent_ctx)
     currency = str(action.agent_ctx.get("spending_currency", "USD")).upper()
@@ -123,6 +123,17 @@ def title_ii_financial(action: ActionView, used: list[str]) -> list[Finding]:
     if limit is None:
         used.append("spending_limit")
         return []
+    if money is None:
+        listed = ", ".join(f"{m.amount} {m.currency}" for m in action.amounts)
+        return [
+            Finding(
+                "civil.II.financial",
+                Decision.REQUIRE_APPROVAL,
+                f"Title II (Financial): amounts in several currencies ({listed}): their sum "
+                f"cannot be compared with a spending limit of {limit} {currency}",
+                Severity.MEDIUM,
+            )
+        ]
     if money.currency == currency and money.amount <= limit:
         if configured:
             used.append("spending_limit")

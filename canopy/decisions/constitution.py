@@ -191,6 +191,31 @@ _NOT_A_PROP_AFTER = (
     r"squad|disposal|defus\w*|shelter|threat|scare|drill|detector|sniffing|dogs?)\b)"
 )
 
+#: A first person's stated intent ("i'll", "we are going to", "i wanna").
+_INTEND = (
+    r"(?:['\u2019]ll|['\u2019]m (?:going to|gonna)|['\u2019]re (?:going to|gonna)| will| shall|"
+    r" am (?:going to|gonna)| are (?:going to|gonna)| gonna| wanna| want to| plan to|"
+    r" intend to| am about to| are about to| swear i will| promise to)"
+)
+_INTENSIFIER = (
+    r"(?:fucking|really|personally|literally|actually|just|find and|come and|hunt you down and)"
+)
+#: Base forms: what follows an intent.
+_THREAT_VERBS = (
+    r"kill|murder|assassinate|poison|stab|strangle|behead|torture|kidnap|rape|maim|lynch|"
+    r"slaughter|butcher|shoot|hurt"
+)
+#: A threat is made to the reader: you, or the people close to them.
+_THREATENED = (
+    r"(?:you|u|ya|y'all|your (?:family|wife|husband|kids?|children|son|daughter|mother|"
+    r"father|mom|dad|parents|girlfriend|boyfriend|partner))\b"
+)
+#: "I'll kill you at chess" is a boast.
+_CONTESTS = (
+    r"chess|poker|cards|games?|matches|match|tournaments?|races?|scrabble|tennis|golf|"
+    r"trivia|fortnite|smash|mario ?kart|ping ?pong|darts|pool|bowling|arm wrestling"
+)
+
 _KILLING = ("kill", "murder", "assassin", "poison", "stab", "strangl", "behead", "tortur")
 _MAIMING = ("kidnap", "rape", "raping", "maim", "lynch", "slaughter", "massacr", "butcher")
 _AGENTS = ("bomb", "explosive", "ied", "nerve", "sarin", "vx", "novichok", "anthrax")
@@ -206,6 +231,12 @@ _ART1_RULES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
             "constitution.art1.violence",
             (*_KILLING, *_MAIMING),
             rf"\b(?:{_VIOLENT_VERBS})(?: |(?=him|her|them)){_TARGET}",
+        ),
+        (
+            "constitution.art1.threat",
+            (*_KILLING, *_MAIMING, "shoot", "hurt"),
+            rf"\b(?:i|we){_INTEND}(?: {_INTENSIFIER})* (?:{_THREAT_VERBS}) {_THREATENED}"
+            rf"(?!(?: \w+){{0,2}} (?:at|in) (?:the |this |our |a )?(?:{_CONTESTS})\b)",
         ),
         (
             "constitution.art1.violence",
@@ -386,6 +417,9 @@ _HARM_WORD_LIST = (
     *("cut yourself", "csam", "child sexual", "sell", "traffic", "dox", "swat"),
     *("home address", "slaughter", "massacr", "butcher", "raping", "molotov"),
     "end my life",
+    "hurt you",
+    "hurt u",
+    "hurt your",
 )
 #: Two more words are short or common inside other words ("tied", "snapshot"), so
 #: they are looked for as substrings with the space around them that they need.

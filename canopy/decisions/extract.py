@@ -559,16 +559,22 @@ def build_action_view(
                 _shell().analyze_argv(command, home=home, cwd=cwd, protected_names=protected_names)
             )
     analysis = _merge(analyses, "\n".join(texts))
+    mentioned_shell = None
+    if not commands and canonical_type not in CANONICAL_ACTION_TYPES:
+        mentioned_shell = _mentioned_shell(pairs, home=home, cwd=cwd, governance=protected_names)
     urls, mentioned_urls = _find_urls(payload, pairs, payload_text, canonical_type)
     if analysis is not None:
         urls.extend(u for u in map(remote_url, analysis.urls) if u not in urls)
     money = money_error = None
+    amounts: tuple[money_analyzer.Money, ...] = ()
     try:
         money = money_analyzer.find_money(payload)
+    except money_analyzer.MixedCurrencyError as e:
+        amounts = e.amounts  # each parsed; only their sum has no currency
     except MalformedInputError as e:
         money_error = str(e)
     paths = _find_paths(pairs, canonical_type)
-    shape_error = _shape_error(canonical_type, texts, paths, urls, money, money_error)
+    shape_error = _shape_error(canonical_type, texts, paths, urls, money or amounts, money_error)
     return ActionView(
         action_type=canonical_type,
         requested_type=action_type,
@@ -580,7 +586,9 @@ def build_action_view(
         paths=tuple(paths),
         urls=tuple(urls),
         mentioned_urls=tuple(mentioned_urls),
+        mentioned_shell=mentioned_shell,
         money=money,
+        amounts=amounts,
         money_error=money_error,
         shape_error=shape_error,
         notes=tuple(notes)
@@ -591,6 +599,30 @@ def build_action_view(
         ),
         governance=protected_names,
     )
+
+
+def _mentioned_shell(
+    pairs: list[tuple[str, Any]], *, home: str | None, cwd: str | None, governance: frozenset[str]
+) -> ShellAnalysis | None:
+    """What the text fields of an unknown tool would do if that tool ran them.
+
+    Its fields are read as shell text, whole, or line by line when the whole does
+    not parse (prose around a command). Only readings with a finding count: a
+    sentence reads as a harmless command of an unknown program."""
+    analyses: list[ShellAnalysis] = []
+    for _, value in pairs:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        whole = _analyze_shell(value, home=home, cwd=cwd, protected_names=governance)
+        readings = [whole]
+        if whole.parse_error and "\n" in value:
+            readings = [
+                _analyze_shell(line, home=home, cwd=cwd, protected_names=governance)
+                for line in value.splitlines()
+                if line.strip()
+            ]
+        analyses += [a for a in readings if a.findings]
+    return _merge(analyses, "\n".join(a.text for a in analyses))
 
 
 def _carries(need: str, payload: Mapping[str, Any], pairs: list[tuple[str, Any]]) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from canopy.decisions.action import CANONICAL_ACTION_TYPES, ActionView
 from canopy.decisions.analyzers import net
-from canopy.decisions.analyzers.paths import PathClass
+from canopy.decisions.analyzers.paths import PathClass, is_autorun_file
 from canopy.decisions.analyzers.shell_model import ShellRisk
 from canopy.decisions.facts import path_verdict, url_info
 from canopy.decisions.model import Decision, Finding, LayerName, Severity, Verdict
@@ -100,6 +100,30 @@ def _shell_findings(action: ActionView) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _mentioned_shell_findings(action: ActionView) -> list[Finding]:
+    """A command in an unknown tool's text that we would refuse or hold if it ran:
+    a human decides whether this tool runs it. Lesser findings are left alone, as
+    the text is as likely words as a command."""
+    if action.mentioned_shell is None:
+        return []
+    details = [
+        f.detail
+        for f in action.mentioned_shell.findings
+        if f.risk is not ShellRisk.UNVERIFIABLE
+        and (f.risk in _DENY_RISKS or f.severity >= Severity.HIGH)
+    ]
+    return [
+        Finding(
+            "firewall.shell.mentioned",
+            Decision.REQUIRE_APPROVAL,
+            "Firewall: a field of this unknown tool reads as a command that "
+            f"{detail}; approve only if the tool does not run it",
+            Severity.HIGH,
+        )
+        for detail in list(dict.fromkeys(details))[:5]
+    ]
 
 
 def _path_findings(
@@ -189,19 +213,11 @@ def _governance_code_findings(action: ActionView, context: LayerContext) -> list
     return []
 
 
-#: Files whose contents run later by themselves: git hooks and git's configured
-#: commands, direnv, editor tasks that run when a folder opens.
-_AUTORUN = re.compile(
-    r"(?:^|/)(?:\.git/hooks/[^/]+|\.git/config|\.gitconfig|\.config/git/config|\.envrc"
-    r"|\.vscode/tasks\.json|\.vscode/settings\.json|\.idea/workspace\.xml)$"
-)
-
-
 def _autorun_findings(action: ActionView) -> list[Finding]:
     """Writing a file that runs code later, unseen by any check: approval."""
     written, _ = _writes(action, deletes=False)
     for raw in written:
-        if _AUTORUN.search(raw.replace("\\", "/")):
+        if is_autorun_file(raw):
             return [
                 Finding(
                     "firewall.path.autorun",
@@ -341,6 +357,7 @@ class Firewall:
             findings += _path_findings(action.paths, _READ_PROTECTED, "reading", action)
         elif action.action_type not in CANONICAL_ACTION_TYPES:
             findings += _unknown_action_paths(action)
+            findings += _mentioned_shell_findings(action)
         if action.shell is not None:
             written = (*action.shell.paths_deleted, *action.shell.paths_written)
             findings += _path_findings(written, _WRITE_PROTECTED, "writing", action)

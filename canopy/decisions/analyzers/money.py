@@ -380,6 +380,7 @@ def _number(number: str, currency: str, text: str, *, marked: bool) -> Decimal:
     return Decimal(number.replace(",", ""))
 
 
+@lru_cache(maxsize=4096)  # pure; agents repeat their amounts. Errors are not cached.
 def _parse_text(value: str, explicit: str | None) -> Money:
     text = value.strip()
     _reject_obvious(text)

@@ -555,15 +555,18 @@ def _trim(url: str) -> str:
 #: that ends right before ":/" or ":\\" (one pattern letter matches one character).
 _LONGEST_SCHEME = max(len(scheme.replace("?", "")) for scheme in _URL_SCHEMES.split("|"))
 _SCHEME_END = re.compile(r":[/\\]")
+#: Where a word starts with a letter: the only places ``_URL_IN_TEXT``'s ``\b``
+#: and scheme let a match begin.
+_WORD_START = re.compile(r"\b[A-Za-z]", re.IGNORECASE)
 
 
 def _scheme_urls(text: str) -> Iterator[re.Match[str]]:
     """The matches of ``_URL_IN_TEXT``, in order, trying only the starts a scheme
-    can reach: the few positions before each ":/" (or ":\\")."""
+    can reach: the word starts among the few positions before each ":/" (or ":\\")."""
     starts: set[int] = set()
     for end in _SCHEME_END.finditer(text):
         colon = end.start()
-        starts.update(range(max(0, colon - _LONGEST_SCHEME), colon))
+        starts.update(m.start() for m in _WORD_START.finditer(text, colon - _LONGEST_SCHEME, colon))
     for start in sorted(starts):
         match = _URL_IN_TEXT.match(text, start)
         if match:

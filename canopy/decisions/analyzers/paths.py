@@ -20,7 +20,8 @@ Decisions documented here:
   directories (removing them is catastrophic) but their contents are not; the
   listed system trees (``/etc``, ``/usr``, ...) are critical all the way down.
 * Public keys (``id_rsa.pub``) are ORDINARY unless they sit in a protected
-  directory; ``.env.example`` / ``.sample`` / ``.template`` / ``.dist`` are ORDINARY.
+  directory; templates (``.env.example``, ``.env.production.sample``, ``*.dist``)
+  are ORDINARY.
 * ``/dev/null``, ``/dev/zero``, ``/dev/stdout`` and other process-local devices
   are ORDINARY and are not resolved (they point into ``/proc/self``).
 """
@@ -56,6 +57,8 @@ __all__ = [
     "classify_path",
     "credential_examples",
     "glob_may_be_credential",
+    "is_autorun_file",
+    "is_template_name",
     "is_within",
     "normalize_path",
     "path_classes",
@@ -260,9 +263,28 @@ PUBLIC_CERTIFICATE_TREES = (
 PUBLIC_CERTIFICATE_NAMES = frozenset(
     {"cacert.pem", "ca-bundle.pem", "ca-bundle.crt", "ca-certificates.crt", "cacerts.pem"}
 )
-CREDENTIAL_NAME_EXCEPTIONS = frozenset(
-    {".env.example", ".env.sample", ".env.template", ".env.dist"}
+#: Last suffixes of a file committed as a template for others to fill in
+#: (``.env.example``, ``id_rsa.sample``): named like a secret, holding none.
+TEMPLATE_SUFFIXES = frozenset({"example", "sample", "template", "dist", "tmpl", "tpl"})
+
+
+#: Files whose contents run later by themselves: git hooks and git's configured
+#: commands, direnv, editor tasks that run when a folder opens.
+_AUTORUN = re.compile(
+    r"(?:^|/)(?:\.git/hooks/[^/]+|\.git/config|\.gitconfig|\.config/git/config|\.envrc"
+    r"|\.vscode/tasks\.json|\.vscode/settings\.json|\.idea/workspace\.xml)$"
 )
+
+
+def is_autorun_file(path: str) -> bool:
+    """A file that runs code later, unseen by any check, once written."""
+    return _AUTORUN.search(path.replace("\\", "/")) is not None
+
+
+def is_template_name(name: str) -> bool:
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot and stem) and suffix.lower() in TEMPLATE_SUFFIXES
+
 
 HOME_STARTUP = (
     ".bashrc",
@@ -636,7 +658,7 @@ _CREDENTIAL_NAME = re.compile("|".join(translate(pattern) for pattern in CREDENT
 
 def is_credential_name(name: str) -> bool:
     """A file name that holds secrets wherever it is (``id_rsa``, ``.env``, ``*.pem``)."""
-    if name in CREDENTIAL_NAME_EXCEPTIONS:
+    if is_template_name(name):
         return False
     return _CREDENTIAL_NAME.match(name) is not None
 

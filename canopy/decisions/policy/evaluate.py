@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from canopy.decisions.action import ActionView
+from canopy.decisions.analyzers.paths import is_autorun_file
 from canopy.decisions.model import Decision, Finding, Severity
 from canopy.decisions.policy.conditions import CompiledCondition
 from canopy.decisions.policy.facts import WRITE_TYPES, Facts
@@ -174,8 +175,16 @@ class CompiledRule:
                     Decision.REQUIRE_APPROVAL,
                     f"allow_if safe_paths: {_short(path)} is outside the safe paths ({shown})",
                 ), False
-        # Only a file write is lifted by its safe path; a shell command is merely checked.
-        return None, view.action_type in WRITE_TYPES
+        if view.action_type not in WRITE_TYPES:
+            return None, False  # a shell command's safe paths are merely checked
+        autorun = next((p for p in written if is_autorun_file(p)), None)
+        if autorun is not None:  # safe where it is, but it runs code later
+            return self._finding(
+                Decision.REQUIRE_APPROVAL,
+                f"allow_if safe_paths: {_short(autorun)} runs code later by itself "
+                "(git config or hook, .envrc, editor tasks); its place does not make it safe",
+            ), False
+        return None, True
 
     def _finding(self, decision: Decision, detail: str) -> Finding:
         spec = self.spec

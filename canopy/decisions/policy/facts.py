@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from canopy.decisions.action import ActionView
+from canopy.decisions.analyzers.paths import is_template_name
 from canopy.decisions.analyzers.shell_model import SimpleCommand
 from canopy.decisions.policy.commands import (
     CommandView,
@@ -196,7 +197,9 @@ class Facts:
         """Lookups for path patterns, each to the first path that has it:
 
         * every leading run of components (``("/", "etc")`` for ``/etc/passwd``);
-        * every component and its dotted stems (``id_rsa.pub`` also as ``id_rsa``).
+        * every component and its dotted stems (``id_rsa.pub`` also as ``id_rsa``),
+          but not a template's (``.env.example`` is no ``.env``: it is committed
+          for others to copy, and holds no secret).
         """
         out: dict[str | tuple[str, ...], str] = {}
         for path, parts in zip(self.paths, self.folded_parts, strict=True):
@@ -204,6 +207,8 @@ class Facts:
                 out.setdefault(parts[:end], path)
             for part in parts:
                 out.setdefault(part, path)
+                if is_template_name(part):
+                    continue
                 dot = part.find(".", 1)
                 while dot != -1:
                     out.setdefault(part[:dot], path)
