@@ -98,6 +98,9 @@ class Builtins(Expander):
             scope.cwd_dynamic = scope.cwd_dynamic and not scope.cwd_known
         if scope.cwd_known:
             scope.env["PWD"] = Word(scope.cwd)
+        if any(LABEL_SECRET in w.labels for w in ops):  # "cd: ghp_...: No such file"
+            what = f"{program} names a secret operand in its error"
+            return printed_on_stderr(self.out, what, source, EMPTY)
         return EMPTY
 
     def _popd(self, program: str, words: list[Word], scope: Scope, ctx: Ctx, source: str) -> Stream:

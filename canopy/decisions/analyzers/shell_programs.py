@@ -776,6 +776,16 @@ NON_READERS = word_set(
     "which type find true false wc git sqlite3 truncate install export unset local declare "
     "locate plocate mlocate"
 )
+#: Programs that print their operands, or something that shows them, on stdout.
+ECHOES_OPERANDS = word_set("basename dirname realpath readlink expr numfmt factor seq")
+#: Programs that name an operand they cannot use (no such file, not a number, no such
+#: user) in an error on stderr: a secret given as one is shown there.
+NAMES_BAD_OPERANDS = word_set(
+    "ls dir vdir stat file du wc rm rmdir unlink cp mv ln install chmod chown chgrp chattr "
+    "lsattr touch mkdir cat tac nl head tail od xxd hexdump strings md5sum sha1sum sha256sum "
+    "sha512sum b2sum cksum sum cmp diff sort uniq cut paste shuf split csplit tee truncate "
+    "shred sleep kill id groups date cd pushd zcat gzip gunzip bzip2 xz base64 base32"
+)
 #: Programs whose operands after the data operand are files they read.
 READERS = word_set(
     "cat tac nl less more head tail od xxd hexdump strings base64 base32 sort uniq cut grep "

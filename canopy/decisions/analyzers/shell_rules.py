@@ -12,7 +12,7 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
@@ -30,12 +30,14 @@ from canopy.decisions.analyzers.shell_programs import (
     DISK_SUBCOMMANDS,
     DISK_TOOLS,
     DISK_WRITE_FLAGS,
+    ECHOES_OPERANDS,
     EDITORS,
     ENV_DUMPERS,
     HOST_CLIENTS,
     INIT_LEVELS,
     INIT_PROGRAMS,
     MINERS,
+    NAMES_BAD_OPERANDS,
     NETWORK_PROGRAMS,
     NON_READERS,
     PACKAGE_SUBCOMMANDS,
@@ -54,6 +56,7 @@ from canopy.decisions.analyzers.shell_secret_flow import (
     names_output_device,
     printed,
     printed_if_secret,
+    printed_on_stderr,
     shown,
     shows_input,
     used,
@@ -126,7 +129,22 @@ def apply_rules(call: Call) -> Stream:
         stream = _default_output(call)
     if call.secret_printed is not None:
         return printed(call.out, call.secret_printed, call.text, stream)
+    stream = _secret_operands(call, stream)
     return printed_if_secret(call.out, call.program, call.text, stream)
+
+
+def _secret_operands(call: Call, stream: Stream) -> Stream:
+    """A secret given as an operand to a program that shows its operands: on stdout
+    (``basename $TOKEN``), or in the error that names one it cannot use (``ls $TOKEN``:
+    "cannot access 'ghp_...'"), where the command's redirections send stderr."""
+    if call.name not in ECHOES_OPERANDS and call.name not in NAMES_BAD_OPERANDS:
+        return stream
+    if not any(LABEL_SECRET in word.labels for word in call.parsed.operands):
+        return stream
+    if call.name in ECHOES_OPERANDS:
+        return replace(stream, labels=stream.labels | {LABEL_SECRET})
+    what = f"{call.program} names a secret operand in its error"
+    return printed_on_stderr(call.out, what, call.text, stream)
 
 
 def _default_output(call: Call) -> Stream:

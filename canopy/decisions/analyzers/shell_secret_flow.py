@@ -77,6 +77,9 @@ PASSES_INPUT = frozenset(
     | {"envsubst", "shuf", "col", "colrm", "hd", "hexyl", "bat", "batcat", "cat", "tac"}
     | {"head", "tail", "less", "more", "most", "pv", "tee", "dd", "vipe", "vi", "vim", "nvim"}
     | {"view", "nano", "emacs", "micro"}  # editors and pagers show it on the screen
+    # They print their input back, or quote what they cannot read in an error
+    # ("numfmt: invalid number: 'ghp_...'", sqlite3's "near "ghp_...": syntax error").
+    | {"numfmt", "factor", "cpp", "m4", "bc", "dc", "sqlite3", "sqlite"}
 )
 #: Options with which a filter shows none of its input: ``grep -q`` (a status), ``-c``
 #: (a count), ``-l`` (file names).
