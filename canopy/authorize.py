@@ -286,7 +286,8 @@ def authorize_action(
         "detail": _detail(outcome, action_type, prompt, agent_response),
     }
     try:
-        receipt, policy_seq = _record(runtime, fields, snapshot, encoded)
+        policy_text = getattr(getattr(policy, "snapshot", None), "text", None)
+        receipt, policy_seq = _record(runtime, fields, snapshot, encoded, policy_text)
     except (CanopyError, OSError) as e:
         log.error("authorization %s not recorded: %s", authorization_id, e)
         failed = _fail_closed(f"Denied: the ledger cannot be written: {e}", "ledger.unavailable")
@@ -352,6 +353,7 @@ def _record(
     fields: dict[str, Any],
     snapshot: dict[str, Any],
     encoded: Mapping[str, bytes],
+    policy_text: str | None,
 ) -> tuple[AppendReceipt, int | None]:
     """Append the authorization (and the policy's activation the first time).
 
@@ -366,7 +368,10 @@ def _record(
             if policy_seq is None:
                 fields["detail"]["policy_seq"] = None
                 activation, authorization = runtime.ledger.append_batch(
-                    [("policy_activated", _activation_fields(snapshot)), ("authorization", fields)]
+                    [
+                        ("policy_activated", _activation_fields(snapshot, policy_text)),
+                        ("authorization", fields),
+                    ]
                 )
                 runtime.policy_seqs[content_hash] = activation.seq
                 return authorization, activation.seq
@@ -376,13 +381,9 @@ def _record(
     return runtime.ledger.append("authorization", fields, encoded=encoded), policy_seq
 
 
-def _activation_fields(snapshot: dict[str, Any]) -> dict[str, Any]:
-    text = None
-    if snapshot["policy_file"]:
-        try:
-            text = Path(snapshot["policy_file"]).read_text(encoding="utf-8")
-        except OSError:
-            text = None
+def _activation_fields(snapshot: dict[str, Any], text: str | None) -> dict[str, Any]:
+    """The policy as compiled (``text``, whose bytes ``policy_hash`` digests), never the
+    file re-read: it may have changed since."""
     return {
         "policy_file": snapshot["policy_file"],
         "policy_hash": snapshot["policy_hash"],

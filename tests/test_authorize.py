@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import sqlite3
@@ -417,6 +418,10 @@ def test_policy_edits_are_picked_up(ledger: Path, tmp_path: Path) -> None:
     assert r["decision"] == "ALLOW"
     with Ledger(ledger, read_only=True) as opened:
         assert len(opened.events_of_kind("policy_activated")) == 2
+        for event in opened.events_of_kind("policy_activated"):
+            text = event.fields["policy_text"]  # the rules that ran, as they were hashed
+            assert hashlib.sha256(text.encode()).hexdigest() == event.fields["policy_hash"]
+    assert "allow: true" in text and "deny: true" not in text
 
 
 def test_human_harm_floor_sees_through_disguises() -> None:

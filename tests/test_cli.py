@@ -208,3 +208,34 @@ def test_policy_test_cli(tmp_path: Path) -> None:
     (result,) = json.loads(as_json.stdout)
     assert result["name"] == "wrong on purpose" and result["line"] == 1
     assert (result["expected"], result["actual"], result["passed"]) == ("DENY", "ALLOW", False)
+
+
+def test_policy_test_refuses_an_unusable_policy(tmp_path: Path) -> None:
+    """Every case would be DENY by the fail-closed pipeline; counting those as passes
+    would bless a broken policy."""
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        "- name: rm is denied\n  action_type: execute_shell\n  payload: {command: 'rm -rf /'}\n"
+        "  expect: DENY\n"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('version: "1"\nrules:\n  - {id: x, action_type: send_message, bogus: 1}\n')
+    result = run("canopy", "policy-test", str(cases), "--policy", str(bad))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unknown key 'bogus'" in result.stderr and "no case was run" in result.stderr
+    assert "passed" not in result.stdout
+
+
+def test_authorize_exit_code_for_an_unusable_policy(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules: [")
+    ledger = str(tmp_path / "audit.log")
+    payload = '{"path": "README.md"}'
+    broken = run(
+        "canopy", "authorize", "read_file", payload, "--ledger", ledger, "--policy", str(bad)
+    )
+    assert broken.returncode == 4, broken.stdout + broken.stderr
+    decided = json.loads(broken.stdout)
+    assert (decided["decision"], decided["reason_code"]) == ("DENY", "pipeline.policy_invalid")
+    fine = run("canopy", "authorize", "read_file", payload, "--ledger", ledger)
+    assert fine.returncode == 0, fine.stdout

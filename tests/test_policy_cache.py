@@ -127,3 +127,42 @@ def test_atomic_replace_is_seen(tmp_path: Path) -> None:
     fresh = write_policy(tmp_path, ONE, "next.yaml")
     os.replace(fresh, path)  # same bytes, new inode
     assert load_policy(path) is not first
+
+
+def test_a_same_size_rewrite_with_its_mtime_put_back_recompiles(tmp_path: Path) -> None:
+    """``touch -r``, ``cp -p``, ``tar x`` restore the mtime; the ctime still moves."""
+    path = write_policy(tmp_path, ONE)
+    before = path.stat()
+    first = load_policy(path)
+    stricter = ONE.replace('version: "1"', 'version: "9"')
+    assert len(stricter) == len(ONE)
+    path.write_text(stricter, encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    assert load_policy(path).snapshot.version == "9"
+    assert load_policy(path) is not first
+
+
+def test_a_fifo_or_device_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "policy.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(PolicyError, match="not a regular file"):
+            load_policy(path)
+
+
+def test_an_oversized_file_is_refused(tmp_path: Path) -> None:
+    from canopy.decisions.policy.cache import MAX_POLICY_BYTES
+
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as f:
+        f.truncate(MAX_POLICY_BYTES + 1)
+    with pytest.raises(PolicyError, match="larger than"):
+        load_policy(path)
+
+
+def test_the_snapshot_keeps_the_text_it_hashed(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, ONE)
+    snapshot = load_policy(path).snapshot
+    assert snapshot.text == ONE
+    assert hashlib.sha256(ONE.encode()).hexdigest() == snapshot.content_hash

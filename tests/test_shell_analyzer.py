@@ -768,9 +768,10 @@ WRITTEN_THEN_RUN: list[tuple[str, ShellRisk | None]] = [
     ("printf 'rm -rf /\\n' > s; bash +e s", R.DESTROY_SYSTEM),
     ("printf 'rm -rf /\\n' > rc; bash --rcfile rc -i", R.DESTROY_SYSTEM),
     ("printf 'rm -rf /\\n' > s; mv s t; bash t", R.DESTROY_SYSTEM),
+    # the redirect is printf's alone (tree-sitter hangs it on the whole list), as in ``if``
+    ("true && printf 'rm -rf /\\n' > s; bash s", R.DESTROY_SYSTEM),
     # what the file holds after this text changed it is unknown: it cannot run unseen
     ("printf 'echo hi\\n' > s; sed -i 's/hi/x/' s; bash s", R.UNVERIFIABLE),
-    ("true && printf 'rm -rf /\\n' > s; bash s", R.UNVERIFIABLE),
     ("printf 'rm -rf /\\n' > a; grep rm a > s; bash s", R.UNVERIFIABLE),
     ("""python3 -c 'open("s", "w").write("rm -rf /")'; bash s""", R.UNVERIFIABLE),
     ("mkdir d; printf 'rm -rf /\\n' > s; cp s d/; bash d/s", R.UNVERIFIABLE),

@@ -102,22 +102,35 @@ def policy_test_cmd(cases: Path, policy_file: Path | None, as_json: bool) -> Non
     CASES is YAML: a list of {name, action_type, payload, agent_ctx, expect}.
     Decisions are made by the real four layers against a scratch ledger.
     """
+    import os
     import tempfile
 
     from canopy.authorize import authorize_action
-    from canopy.decisions.policy import run_policy_cases
+    from canopy.decisions.policy import PolicyError, format_issue, load_policy, run_policy_cases
+
+    chosen = policy_file or os.environ.get("CANOPY_POLICY_FILE") or None
+    try:  # a policy that cannot be used fails every case closed: say so, test nothing
+        load_policy(chosen)
+    except PolicyError as e:
+        for issue in e.issues:
+            click.echo(format_issue(issue), err=True)
+        click.echo(f"{chosen}: the policy cannot be used; no case was run", err=True)
+        sys.exit(EXIT_USAGE)
 
     with tempfile.TemporaryDirectory(prefix="canopy-policy-test-") as scratch:
         ledger = Path(scratch) / "cases.log"
 
         def decide(*, agent_ctx, action_type, action_payload):  # type: ignore[no-untyped-def]
-            return authorize_action(
+            result = authorize_action(
                 agent_ctx,
                 action_type,
                 action_payload,
                 policy_file=policy_file,
                 audit_log_path=ledger,
             )
+            if result.get("reason_code") in _NOT_A_DECISION:  # a DENY no layer made
+                raise RuntimeError(f"failed closed ({result['reason_code']}): {result['reason']}")
+            return result
 
         results = run_policy_cases(cases, policy_file, decide=decide)
     if as_json:
@@ -147,6 +160,20 @@ def policy_test_cmd(cases: Path, policy_file: Path | None, as_json: bool) -> Non
     sys.exit(EXIT_OK if all(r.passed for r in results) else EXIT_FAILED)
 
 
+#: Fail-closed answers that say the pipeline could not decide, so they cannot pass a
+#: case (a malformed payload's DENY can: it is the answer to that input).
+_NOT_A_DECISION = frozenset(
+    {
+        "pipeline.policy_invalid",
+        "pipeline.internal_error",
+        "pipeline.layer_error",
+        "ledger.unavailable",
+    }
+)
+#: ``canopy authorize``: the policy could not be used (the decision printed is DENY).
+EXIT_POLICY_INVALID = 4
+
+
 @click.command("authorize")
 @click.argument("action_type")
 @click.argument("payload")
@@ -159,7 +186,8 @@ def authorize_cmd(
 ) -> None:
     """Decide one action from the command line: PAYLOAD and --ctx are JSON.
 
-    Exit 0 ALLOW, 1 DENY, 3 REQUIRE_APPROVAL; prints the decision as JSON.
+    Exit 0 ALLOW, 1 DENY, 3 REQUIRE_APPROVAL, 4 DENY because the policy cannot be
+    used (malformed, missing, unreadable); prints the decision as JSON.
     """
     from canopy.authorize import authorize_action
 
@@ -172,4 +200,6 @@ def authorize_cmd(
         ctx, action_type, payload_obj, policy_file=policy_file, audit_log_path=ledger
     )
     print_json(result)
+    if result.get("reason_code") == "pipeline.policy_invalid":
+        sys.exit(EXIT_POLICY_INVALID)
     sys.exit({"ALLOW": EXIT_OK, "DENY": EXIT_FAILED}.get(str(result["decision"]), 3))

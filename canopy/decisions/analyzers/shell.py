@@ -252,6 +252,50 @@ _VARIABLE_USE = re.compile(r"\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)")
 _SKIP_TYPES = frozenset({"comment", "heredoc_start", "heredoc_end", "file_descriptor"})
 
 
+def _as_double_quoted(text: str) -> Node | None:
+    """``text`` parsed as the inside of a double-quoted string (a here-document body
+    expands the same way, but for ``"``), or None if it does not parse as one."""
+    root = _PARSER.parse(f'"{_HEREDOC_TO_QUOTED.sub(_to_quoted, text)}"'.encode()).root_node
+    if root.has_error:
+        return None
+    node = root
+    while node.named_children and node.type != "string":
+        node = node.named_children[0]
+    return node if node.type == "string" else None
+
+
+#: In a here-document ``\`` escapes only ``$``, backquote, ``\`` and newline (kept as
+#: they are); ``"`` is plain, and so is the backslash of ``\"``.
+_HEREDOC_TO_QUOTED = re.compile(r'\\[$`\\\n]|\\"|"')
+
+
+def _to_quoted(match: re.Match[str]) -> str:
+    return {'"': '\\"', '\\"': '\\\\\\"'}.get(match.group(), match.group())
+
+
+#: What ``ssh-agent`` prints when it starts on its own, for ``eval "$(ssh-agent -s)"``:
+#: assignments of its socket and pid (the csh form of ``-c`` reads the same to us).
+_SSH_AGENT_SETUP = Stream(
+    "SSH_AUTH_SOCK=/tmp/ssh-agent.sock; export SSH_AUTH_SOCK;\n"
+    "SSH_AGENT_PID=1; export SSH_AGENT_PID;\necho Agent pid 1;\n",
+    frozenset(),
+)
+
+
+def _list_items(node: Node) -> list[Node]:
+    """``a && b || c`` nests to the left, one level per operator: flattened, so a long
+    chain is not mistaken for deep nesting."""
+    items: list[Node] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "list":
+            stack.extend(reversed([c for c in n.named_children if c.type not in _SKIP_TYPES]))
+        else:
+            items.append(n)
+    return items
+
+
 class _Walker(Builtins):
     """Walks syntax trees and argvs, feeding the collector. One per analyze_* call."""
 
@@ -374,16 +418,7 @@ class _Walker(Builtins):
         return stream
 
     def _list(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
-        """``a && b || c`` nests to the left, one level per operator: flatten it first so a
-        long chain is not mistaken for deep nesting."""
-        items: list[Node] = []
-        stack = [node]
-        while stack:
-            n = stack.pop()
-            if n.type == "list":
-                stack.extend(reversed([c for c in n.named_children if c.type not in _SKIP_TYPES]))
-            else:
-                items.append(n)
+        items = _list_items(node)
         stream = self.walk(items[0], scope, ctx) if items else EMPTY
         for item in items[1:]:  # after && / || a command may not run
             stream = stream.merge(self.walk(item, scope, ctx.branched()))
@@ -540,9 +575,22 @@ class _Walker(Builtins):
 
     def _redirected(self, node: Node, scope: Scope, ctx: Ctx) -> Stream:
         body = node.child_by_field_name("body")
-        redirs = self._redirects(
-            node.children_by_field_name("redirect"), scope, ctx, node_text(node)
-        )
+        redirects = node.children_by_field_name("redirect")
+        if body is not None and body.type == "list":
+            # tree-sitter reads ``cd ~ && echo x >> .bashrc`` as ``(cd ~ && echo x) >>
+            # .bashrc``; bash redirects the last command alone, after ``cd`` moved it.
+            items = _list_items(body)
+            stream = self.walk(items[0], scope, ctx) if len(items) > 1 else EMPTY
+            for item in items[1:-1]:
+                stream = stream.merge(self.walk(item, scope, ctx.branched()))
+            last_ctx = ctx.branched() if len(items) > 1 else ctx
+            return stream.merge(self._with_redirects(node, items[-1], redirects, scope, last_ctx))
+        return self._with_redirects(node, body, redirects, scope, ctx)
+
+    def _with_redirects(
+        self, node: Node, body: Node | None, redirects: list[Node], scope: Scope, ctx: Ctx
+    ) -> Stream:
+        redirs = self._redirects(redirects, scope, ctx, node_text(node))
         inner_ctx = ctx.with_stdin(redirs.stdin) if redirs.stdin is not None else ctx
         if body is not None and _EXEC_ONLY.fullmatch(node_text(body)):
             scope.fds = redirs.descriptors  # ``exec 1>&2``: for the rest of this shell
@@ -695,11 +743,28 @@ class _Walker(Builtins):
         self, body: Node, quoted: bool, scope: Scope, ctx: Ctx
     ) -> tuple[str, frozenset[str]]:
         raw = node_text(body)
-        if quoted or not body.named_children:
+        if quoted:
             return raw, frozenset()
+        literal_types, drop_delims = ("heredoc_content",), False
+        if not body.named_children:
+            # tree-sitter leaves a ``<<-`` body unparsed; bash expands it like "...".
+            if "$" not in raw and "`" not in raw:
+                return raw, frozenset()
+            string = _as_double_quoted(raw)
+            if string is None:
+                detail = "here-document body does not parse"
+                self.out.finding(R.UNVERIFIABLE, S.MEDIUM, detail, raw)
+                return raw, frozenset()
+            body, literal_types, drop_delims = string, ("string_content",), True
         pieces: list[Piece] = []
         self._pieces_with_gaps(
-            body, scope, ctx, pieces, quoted=True, literal_types=("heredoc_content",)
+            body,
+            scope,
+            ctx,
+            pieces,
+            quoted=True,
+            literal_types=literal_types,
+            drop_delims=drop_delims,
         )
         text = "".join(p.text for p in pieces)
         labels = frozenset().union(*(p.labels for p in pieces))
@@ -1005,8 +1070,10 @@ class _Walker(Builtins):
                 ctx.wrapped(f"{program} -c", nested=True),
                 text,
             )
+        if skip and inner and inner[0].text.startswith("-"):
+            inner = parse_options(inner, wrapper.spec).operands  # perf record -g CMD
         if not inner:
-            return UNKNOWN
+            return _SSH_AGENT_SETUP if program == "ssh-agent" else UNKNOWN
         if wrapper.join and not parsed.has("x", "exec"):
             word = join_words(inner)
             return self._code_word(
@@ -1085,7 +1152,9 @@ class _Walker(Builtins):
         arg_file = parsed.value("a", "arg-file")
         if arg_file:
             ref = self.out.ref(Word(arg_file), scope)
-            stream = scope.files.get(ref.path, UNKNOWN)
+            stream = scope.files.get(ref.path) or self.run(  # read as ``cat FILE`` reads it
+                [Word("cat"), Word(arg_file)], scope, ctx.wrapped("xargs -a"), source
+            )
         delimiter = "\0" if parsed.has("0", "null") else parsed.value("d", "delimiter")
         items = _items(stream, delimiter, lines=parsed.has("I", "L", "i", "replace"))
         replace_with = parsed.value("I", "replace", "i") or ("{}" if parsed.has("i") else None)

@@ -44,6 +44,7 @@ from canopy.decisions.analyzers.shell_options import Parsed, parse_options
 from canopy.decisions.analyzers.shell_paths import is_block_device
 from canopy.decisions.analyzers.shell_programs import opts
 from canopy.decisions.analyzers.shell_rules import Call, read_target
+from canopy.decisions.analyzers.shell_state import Scope
 from canopy.decisions.analyzers.shell_words import Word
 from canopy.decisions.model import Severity
 
@@ -111,14 +112,28 @@ def rule_container_run(call: Call) -> None:
         words = [Word("compose"), *words]
     if words and words[0].text == "compose":
         words = parse_options(words[1:], _COMPOSE_OPTIONS).operands
-        words = words if words and words[0].text == "run" else []
+        words = words if words and words[0].text in ("run", "exec") else []
     elif words and words[0].text == "container":
         words = words[1:]
     verb = words[0].text if words else ""
     if verb in ("run", "create"):
         _run(call, parse_options(words[1:], _RUN_OPTIONS))
-    elif verb == "exec" and _flag(parse_options(words[1:], _EXEC_OPTIONS), "privileged"):
-        _escape(call, "exec --privileged: every capability and device of the host")
+    elif verb == "exec":
+        parsed = parse_options(words[1:], _EXEC_OPTIONS)
+        if _flag(parsed, "privileged"):
+            _escape(call, "exec --privileged: every capability and device of the host")
+        _run_inside(call, parsed.operands[:1], parsed.operands[1:])
+
+
+def _run_inside(call: Call, target: Sequence[Word], command: Sequence[Word]) -> None:
+    """``docker exec C CMD``, ``kubectl exec POD -- CMD``: CMD runs in a live container,
+    as ``ssh HOST CMD`` runs on a live host: judged as a command, in a scope of its own
+    (its files, home and directory are the container's, not ours)."""
+    if not target or not command:
+        return
+    inside = Scope(env={"HOME": Word("/root"), "IFS": Word(" \t\n")}, cwd="", home="/root")
+    where = f"{call.program} exec {target[0].text}"
+    call.runner.argv(list(command), inside, call.ctx.wrapped(where, nested=True))
 
 
 def _run(call: Call, parsed: Parsed) -> None:
@@ -247,6 +262,8 @@ def rule_kubernetes_pod(call: Call) -> None:
     parsed = parse_options(call.args, KUBE_OPTIONS)
     ops = [w.text for w in parsed.operands]
     verb = ops[0] if ops else ""
+    if verb == "exec":  # kubectl exec [-it] POD [-c C] -- CMD
+        _run_inside(call, parsed.operands[1:2], parsed.operands[2:])
     if verb == "debug" and any(op.startswith(("node/", "nodes/")) for op in ops[1:]):
         _escape(call, "debug node: a pod in the node's namespaces with its root filesystem")
     if verb != "run":

@@ -9,6 +9,7 @@ looks. ``sql_effects`` is also used on SQL in action payloads (``extract.py``).
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 
 from canopy.decisions.analyzers.shell_rules import Call
@@ -100,12 +101,18 @@ def _sql_string(sql: str, i: int) -> str | None:
 def _sqlite_dot(line: str) -> list[Effect]:
     verb, _, rest = line.strip()[1:].partition(" ")
     rest = rest.strip()
-    args = [a for a in rest.split() if not a.startswith("-")]
+    try:  # the sqlite3 shell unquotes its arguments: .once '|cmd'
+        words = shlex.split(rest)
+    except ValueError:
+        words = rest.split()
+    args = [a for a in words if not a.startswith("-")]
     target = args[0] if args else ""
     if verb in ("shell", "system"):
         return [(Kind.RUN, rest)]
-    if verb in ("output", "once", "read") and target.startswith("|"):
-        return [(Kind.RUN, rest[rest.index("|") + 1 :])]
+    if verb in ("output", "once", "read", "import") and target.startswith("|"):
+        return [(Kind.RUN, target[1:])]
+    if verb == "log" and target not in ("", "off", "stdout", "stderr"):
+        return [(Kind.WRITE, target)]
     if verb in ("output", "once", "backup", "save") and target:
         return [(Kind.WRITE, args[-1] if verb in ("backup", "save") else target)]
     if verb in ("read", "import") and target:

@@ -43,6 +43,15 @@ _GIT_CONFIG_VALUE_OPTS = frozenset({"-f", "--file", "--blob", "--type", "--defau
 _GIT_RUNNERS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "rebase": frozenset({"-x", "--exec"}),
+        # The program run on the other end of the transport, run here through sh.
+        "clone": frozenset({"-u", "--upload-pack"}),
+        "fetch": frozenset({"--upload-pack"}),
+        "pull": frozenset({"--upload-pack"}),
+        "ls-remote": frozenset({"--upload-pack"}),
+        "push": frozenset({"--receive-pack", "--exec"}),
+        "archive": frozenset({"--exec"}),
+        "difftool": frozenset({"-x", "--extcmd"}),
+        "send-email": frozenset({"--to-cmd", "--cc-cmd", "--sendmail-cmd"}),
         "filter-branch": frozenset(
             {
                 "--env-filter",
@@ -92,6 +101,9 @@ def _git_setting(call: Call, key: str, value: Word) -> None:
     if name == "core.hookspath":
         call.report(R.UNVERIFIABLE, S.MEDIUM, f"git runs hooks from {text or 'a directory'}")
         return
+    if _GIT_INCLUDE_KEYS.match(name):
+        _included_configuration(call, value)
+        return
     if not _GIT_COMMAND_KEYS.match(name) or text.lower() in _GIT_BOOLEANS:
         return
     if _GIT_BANG_KEYS.match(name):
@@ -100,6 +112,28 @@ def _git_setting(call: Call, key: str, value: Word) -> None:
         elif "/" not in text:
             return  # a git alias of git subcommands, or a named credential helper
     run_word(call, Word(text, value.exact, value.resolved, labels=value.labels), f"git {name}")
+
+
+#: Keys naming another configuration file git reads (``include.path``,
+#: ``includeIf.gitdir:~/work/.path``).
+_GIT_INCLUDE_KEYS = re.compile(r"^include(?:if\..+)?\.path$")
+#: A configuration file that holds nothing: git told to ignore the user's own.
+_EMPTY_CONFIG = frozenset({"/dev/null", ""})
+
+
+def _included_configuration(call: Call, file: Word) -> None:
+    """A configuration file git is told to read: its settings if this text wrote it, a
+    human's look otherwise (a file we cannot see may set ``core.fsmonitor``)."""
+    if file.resolved and file.text in _EMPTY_CONFIG:
+        return
+    path = call.ref(file).path if file.resolved else None
+    content = call.scope.files.get(path) if path is not None else None
+    if content is None or content.text is None:
+        shown = file.text if file.resolved else "a file named at run time"
+        call.report(R.UNVERIFIABLE, S.MEDIUM, f"git reads configuration from {shown}")
+        return
+    for key, value in git_config_settings(content.text):
+        _git_setting(call, key, Word(value, labels=content.labels))
 
 
 def _git_config_args(call: Call, ops: list[Word]) -> None:
@@ -152,6 +186,10 @@ def _written_configuration(call: Call) -> None:
         for variable in _CONFIG_FILE_VARIABLES
         if (word := call.scope.env.get(variable)) is not None and word.resolved
     }
+    for variable in _CONFIG_FILE_VARIABLES:
+        word = call.scope.env.get(variable)
+        if word is not None and (not word.resolved or call.ref(word).path not in call.scope.files):
+            _included_configuration(call, word)
     for path in call.out.made(call.scope):
         if _HOOKS.search(path):
             call.runner.argv(
@@ -242,4 +280,19 @@ def rule_git(call: Call) -> None:
     sub, rest = ops[0].text, list(ops[1:])
     if sub == "config":
         _git_config_args(call, rest)
+    if sub == "clone":
+        _clone_settings(call, rest)
     _git_runner_options(call, sub, rest)
+
+
+def _clone_settings(call: Call, rest: list[Word]) -> None:
+    """``git clone -c KEY=VALUE`` configures the new repository before its checkout runs
+    hooks; ``--template=DIR`` copies hooks from DIR into it."""
+    for i, word in enumerate(rest):
+        name, eq, value = word.text.partition("=")
+        setting = value if eq else (rest[i + 1].text if i + 1 < len(rest) else "")
+        if name in ("-c", "--config") and "=" in setting:
+            key, _, val = setting.partition("=")
+            _git_setting(call, key, Word(val, word.exact, word.resolved))
+        elif name == "--template" and setting:
+            call.report(R.UNVERIFIABLE, S.MEDIUM, f"git clone copies hooks from {setting}")

@@ -449,6 +449,20 @@ _NET = ShellRisk.NETWORK
 _PKG = ShellRisk.PACKAGE_INSTALL
 _NPX = opts("pc", "package call", longs={"call": "c"}, stop=True)
 
+#: The dynamic loader runs the program it is given (``/lib64/ld-linux-x86-64.so.2 /bin/rm``).
+_DYNAMIC_LOADERS = (
+    "ld.so",
+    "ld-linux.so.2",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+    "ld-linux-armhf.so.3",
+    "ld-musl-x86_64.so.1",
+    "ld-musl-aarch64.so.1",
+)
+_LOADER = Wrapper(opts("", "library-path inhibit-rpath audit preload argv0", stop=True))
+_MPI = Wrapper(
+    opts("nHc", "np host hostfile machinefile wdir", stop=True), chdir=frozenset({"wdir"})
+)
 #: Wrappers the analyzer looks through. ``env``, ``xargs`` and ``find`` are handled apart.
 WRAPPERS: Mapping[str, Wrapper] = MappingProxyType(
     {
@@ -548,6 +562,62 @@ WRAPPERS: Mapping[str, Wrapper] = MappingProxyType(
         "sg": Wrapper(opts(stop=True), skip=1, script_opt="c", risk=_PRIV, severity=Severity.HIGH),
         "gosu": Wrapper(opts(stop=True), skip=1, risk=_PRIV, severity=Severity.HIGH),
         "su-exec": Wrapper(opts(stop=True), skip=1, risk=_PRIV, severity=Severity.HIGH),
+        "setpriv": Wrapper(
+            opts(
+                "d",
+                "reuid regid ruid euid rgid egid groups inh-caps ambient-caps bounding-set "
+                "securebits pdeathsig selinux-label apparmor-profile landlock-access "
+                "landlock-rule seccomp-filter",
+                stop=True,
+            )
+        ),
+        "ssh-agent": Wrapper(opts("aEPtO", stop=True)),
+        "dbus-run-session": Wrapper(opts("", "config-file dbus-daemon", stop=True)),
+        "dbus-launch": Wrapper(opts("", "config-file autolaunch", stop=True)),
+        **dict.fromkeys(_DYNAMIC_LOADERS, _LOADER),
+        "proot": Wrapper(
+            opts("rbmwqk", "rootfs bind mount pwd cwd qemu kernel-release", stop=True),
+            chdir=frozenset({"w", "pwd", "cwd"}),
+        ),
+        "ifne": Wrapper(opts(stop=True)),
+        "chronic": Wrapper(opts(stop=True)),
+        "lckdo": Wrapper(opts("W", stop=True), skip=1),
+        "gnome-terminal": Wrapper(
+            opts("", "title working-directory profile geometry window-with-profile", stop=True)
+        ),
+        "dtach": Wrapper(opts("erz", stop=True), skip=1),
+        "tsp": Wrapper(opts("LDNE", stop=True)),
+        "mpirun": _MPI,
+        "mpiexec": _MPI,
+        "srun": Wrapper(
+            opts(
+                "NnpJtcwAo",
+                "nodes ntasks partition job-name time cpus-per-task nodelist account output",
+                stop=True,
+            )
+        ),
+        "chpst": Wrapper(opts("uUe/nlLmdofpcr", stop=True)),
+        "envdir": Wrapper(opts(stop=True), skip=1),
+        "bwrap": Wrapper(
+            opts(
+                "",
+                "bind:2 ro-bind:2 dev-bind:2 bind-try:2 ro-bind-try:2 dev-bind-try:2 "
+                "symlink:2 setenv:2 file:2 bind-data:2 ro-bind-data:2 chmod:2 dir tmpfs proc "
+                "dev chdir uid gid hostname unsetenv lock-file remount-ro cap-add cap-drop "
+                "mqueue seccomp exec-label file-label perms size args userns userns2 pidns",
+                stop=True,
+            ),
+            chdir=frozenset({"chdir"}),
+        ),
+        "entr": Wrapper(opts(stop=True), join=True),  # entr -s 'CMD' runs CMD with sh
+        "perf": Wrapper(  # perf stat|record|trace [options] CMD
+            opts(
+                "eopCtcFGjmMx",
+                "event output pid cpu tid count freq call-graph mmap-pages cgroup",
+                stop=True,
+            ),
+            skip=1,
+        ),
         # Package runners fetch a package and run it: the command they run is analyzed.
         "npx": Wrapper(_NPX, script_opt="c", risk=_PKG, severity=Severity.MEDIUM),
         "pnpx": Wrapper(_NPX, script_opt="c", risk=_PKG, severity=Severity.MEDIUM),

@@ -437,6 +437,24 @@ def rule_tee(call: Call) -> Stream:
     return call.ctx.stdin
 
 
+def rule_sponge(call: Call) -> Stream:
+    """``sponge FILE`` (moreutils): ``tee FILE`` that prints nothing."""
+    rule_tee(call)
+    return EMPTY
+
+
+#: ``getent DATABASE``: the databases that hold password hashes.
+_SECRET_DATABASES = frozenset({"shadow", "gshadow"})
+
+
+def rule_getent(call: Call) -> Stream | None:
+    ops = call.parsed.operands
+    if ops and ops[0].text in _SECRET_DATABASES:
+        call.report(R.CREDENTIAL_ACCESS, S.HIGH, f"getent {ops[0].text} prints password hashes")
+        call.secret_printed = f"getent {ops[0].text} prints password hashes"
+    return None
+
+
 def _destination(call: Call) -> tuple[list[Word], Word | None]:
     target = call.parsed.value("t", "target-directory")
     ops = call.parsed.operands
@@ -1015,7 +1033,7 @@ def rule_httpie(call: Call) -> Stream:
 def rule_nc(call: Call) -> Stream:
     p = call.parsed
     ops = [w.text for w in p.operands]
-    if ops:
+    if ops and not p.has("l", "listen"):  # a listener's operands are its own port/address
         host = ops[0]
         call.out.path("urls", f"{host}:{ops[1]}" if len(ops) > 1 else host)
     program = p.value("e", "exec")
@@ -1220,6 +1238,8 @@ RULES: Mapping[str, Callable[[Call], Stream | None]] = MappingProxyType(
         "touch": rule_touch,
         "mkdir": rule_touch,
         "tee": rule_tee,
+        "sponge": rule_sponge,
+        "getent": rule_getent,
         "cp": rule_copy,
         "install": rule_copy,
         "mv": rule_mv,

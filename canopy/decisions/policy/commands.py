@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import posixpath
-import re
 import shlex
 from dataclasses import dataclass
 
@@ -62,7 +61,6 @@ _WRAPPERS = frozenset((
 #: Options of sudo/doas that take a value (``sudo -u root rm``).
 _WRAPPER_VALUE_FLAGS = frozenset(("-u", "-g", "-h", "-p", "-C", "-U", "-r", "-t", "-D"))
 # fmt: on
-_VERSION_SUFFIX = re.compile(r"[0-9][0-9.]*$")
 
 #: Per program, flags that mean the same thing (rm -R == rm -r == rm --recursive).
 _FLAG_ALIASES: dict[str, dict[str, str]] = {
@@ -89,9 +87,18 @@ _SEPARATORS = frozenset(";|&()")
 def canonical_program(name: str) -> str:
     """Basename, casefolded, version suffix dropped for interpreters (python3.11 -> python)."""
     base = posixpath.basename(name.strip().strip("\\\"'")).casefold()
-    stripped = _VERSION_SUFFIX.sub("", base)
+    stripped = _without_version(base)
     stripped = stripped.removesuffix("-")  # pip-3.11
     return stripped if stripped in _VERSIONED else base
+
+
+def _without_version(name: str) -> str:
+    """``name`` less a trailing version (``python3.11`` -> ``python``): from the first
+    digit of its trailing run of digits and dots. By hand, as a regex for it rescans
+    that run from every digit (quadratic on ``1111...x``, which an agent can send)."""
+    run_start = len(name.rstrip("0123456789."))
+    first_digit = next((i for i, ch in enumerate(name[run_start:]) if ch != "."), None)
+    return name if first_digit is None else name[: run_start + first_digit]
 
 
 def canonical_flags(program: str, flags: set[str] | frozenset[str]) -> frozenset[str]:

@@ -50,7 +50,7 @@ def _compile(text: str, content_hash: str, file: str | None, source: str) -> Com
     issues += compiler.issues
     if issues:
         raise PolicyError(sorted(issues, key=lambda i: (i.line, i.column)))
-    snapshot = PolicySnapshot(file, content_hash, spec.version, source)
+    snapshot = PolicySnapshot(file, content_hash, spec.version, source, text)
     return CompiledPolicy(spec, rules, snapshot)
 
 

@@ -8,7 +8,7 @@ The policy reports; it does not combine verdicts with the other layers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from canopy.decisions.action import ActionView
 from canopy.decisions.analyzers.paths import is_autorun_file
@@ -33,6 +33,9 @@ class PolicySnapshot:
     content_hash: str  # full SHA-256 hex of the file bytes
     version: str | None
     source: str  # "default" | "file" | "env"
+    #: The text those bytes decode to: what the activation event records, so the
+    #: evidence holds the rules that ran, not the file as it is later on disk.
+    text: str | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, str | None]:
         return {
