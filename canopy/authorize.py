@@ -222,7 +222,8 @@ def authorize_action(
     payload_record: Any = None
     try:
         runtime = _runtime(ledger_path_for(audit_log_path))
-        policy = load_policy(policy_file or os.environ.get(POLICY_FILE_ENV) or None)
+        from_env = None if policy_file else os.environ.get(POLICY_FILE_ENV) or None
+        policy = load_policy(policy_file or from_env, source="env" if from_env else None)
         if not isinstance(agent_ctx, Mapping | None):
             raise MalformedInputError(
                 f"agent_ctx must be a mapping, not {type(agent_ctx).__name__}"
@@ -236,7 +237,7 @@ def authorize_action(
         context = LayerContext(
             kill_switch_reason=runtime.kill_switch_reason(avid),
             policy=policy,
-            shadow=shadow or getattr(policy, "mode", "enforce") == "shadow",
+            shadow=shadow,  # a policy's own ``mode: shadow`` shadows only its rules
             agent_text=agent_response or "",
         )
         outcome = decide(action, context, runtime.layers)

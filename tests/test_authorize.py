@@ -405,6 +405,7 @@ def test_environment_variables_choose_ledger_and_policy(
     monkeypatch.setenv("CANOPY_POLICY_FILE", str(policy))
     r = authorize_action({}, "read_file", {"path": "README.md"})
     assert r["decision"] == "DENY" and r["policy_snapshot"]["policy_file"] == str(policy)
+    assert r["policy_snapshot"]["policy_source"] == "env"
     assert (tmp_path / "env.log").exists() and not (tmp_path / "audit.log").exists()
 
 
